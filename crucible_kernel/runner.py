@@ -1,0 +1,92 @@
+"""`crucible-kernel run`: a Lua file as the main chunk, on the terminal host."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from .runtime import LuaSyntaxError, Runtime, TaskState, TerminalHost
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_TIMEOUT = 124  # as timeout(1)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+async def run_file(
+    path: str,
+    source: bytes,
+    args: list[str],
+    timeout: float | None = None,
+    max_memory: int | None = None,
+) -> int:
+    """Run `source` as the main chunk of `path`, then wait for its spawned tasks; exit status."""
+    host = TerminalHost()
+    rt = Runtime(host, max_memory=max_memory)
+    _prepare_globals(rt, path, args)
+    try:
+        chunk = rt.load(source, "@" + path)
+    except LuaSyntaxError as exc:
+        host.write("stderr", f"crucible-kernel: {exc.message}\n".encode())
+        return EXIT_ERROR
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    interrupted = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        # A plain handler, not loop.add_signal_handler: it must also run while Lua computes, when
+        # the loop is not turning (it then runs inside the interrupt hook's call into Python).
+        nonlocal interrupted
+        interrupted = True
+        rt.interrupt()
+        loop.call_soon_threadsafe(stop.set)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        main = rt.start(chunk, *args, name=path, kind="main", foreground=True)
+
+        async def everything() -> None:
+            await main.wait()
+            if main.state is TaskState.DONE:
+                await rt.wait_tasks()
+
+        work = asyncio.ensure_future(everything())
+        stopped = asyncio.ensure_future(stop.wait())
+        exited = asyncio.ensure_future(host.exit_event.wait())
+        done, _ = await asyncio.wait(
+            {work, stopped, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for f in (work, stopped, exited):
+            f.cancel()
+        await rt.cancel_tasks(reason="interrupted" if interrupted else "cancelled")
+        await main.wait()
+
+        if host.exit_code is not None:
+            return host.exit_code
+        if main.state is TaskState.FAILED and main.error is not None:
+            host.write("stderr", f"crucible-kernel: {main.error.traceback}\n".encode())
+            return EXIT_ERROR
+        if interrupted:
+            host.write("stderr", b"crucible-kernel: interrupted\n")
+            return EXIT_INTERRUPTED
+        if not done:
+            host.write("stderr", f"crucible-kernel: timed out after {timeout:g} s\n".encode())
+            return EXIT_TIMEOUT
+        return EXIT_OK
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        host.flush()
+
+
+def _prepare_globals(rt: Runtime, path: str, args: list[str]) -> None:
+    """`arg` as the standalone interpreter sets it, and the file's folder on package.path."""
+    g = rt.lua.globals()
+    g[b"arg"] = rt.to_lua({0: path, **{i + 1: a for i, a in enumerate(args)}})
+    folder = os.path.dirname(os.path.abspath(path))
+    package = g[b"package"]
+    package[b"path"] = f"{folder}/?.lua;{folder}/?/init.lua;".encode() + package[b"path"]
+
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "run_file"]

@@ -1,0 +1,291 @@
+"""The runtime: one Lua 5.4 state, the cru.* modules in it, and the tasks that run there.
+
+A `Runtime` belongs to one asyncio loop (the first one it starts a task on). All Lua runs on that
+loop's thread; `interrupt` is the only method that may be called from elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import contextvars
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterable
+from importlib import resources
+from typing import Any
+
+from lupa import lua54
+
+from .convert import Multi, text, to_lua
+from .errors import LuaError, LuaSyntaxError, describe
+from .host import Host
+from .tasks import ERR, OK, LuaTask, TaskState
+
+__all__ = ["DEFAULT_MAX_MEMORY", "Runtime"]
+
+DEFAULT_MAX_MEMORY = 1 << 30  # bytes of Lua heap; `CRUCIBLE_LUA_MAX_MEMORY` overrides
+RECENT_TASKS = 50  # finished tasks remembered for listings
+
+
+def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    # Lua only ever calls the runtime's Python functions; it may not walk into Python objects.
+    raise AttributeError("Python objects are not accessible from Lua")
+
+
+class _Token:
+    """The inert Python object inside every runtime userdata (see engine.new_object)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "userdata"
+
+
+
+def max_memory_from_env() -> int:
+    value = os.environ.get("CRUCIBLE_LUA_MAX_MEMORY", "")
+    return parse_size(value) if value else DEFAULT_MAX_MEMORY
+
+
+def parse_size(value: str) -> int:
+    """Bytes from "512M", "2G", "1048576" (K, M, G are powers of 1024)."""
+    value = value.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(value[-1:], 1)
+    number = value[:-1] if scale > 1 else value
+    try:
+        size = int(float(number) * scale)
+    except ValueError:
+        raise ValueError(f"not a memory size: {value!r} (use bytes, or a number with K, M or G)") from None
+    if size <= 0:
+        raise ValueError(f"memory size must be positive, got {value!r}")
+    return size
+
+
+class Runtime:
+    """A Lua 5.4 state with the cru.* runtime, driven by asyncio.
+
+    Create it, then `load` a chunk and `run` it (or `start` it as a task). Everything Lua writes,
+    logs or displays goes to `host`.
+    """
+
+    def __init__(self, host: Host | None = None, *, max_memory: int | None = None) -> None:
+        self.host = host or Host()
+        self.max_memory = max_memory or max_memory_from_env()
+        self.lua = lua54.LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            encoding=None,
+            unpack_returned_tuples=True,
+            attribute_filter=_no_attributes,
+            max_memory=self.max_memory,
+        )
+        self.started = time.monotonic()
+        """Monotonic time at creation: zero of cru.timer.clock()."""
+        self.tasks: dict[int, LuaTask] = {}
+        """Live tasks by id."""
+        self.recent: collections.deque[LuaTask] = collections.deque(maxlen=RECENT_TASKS)
+        """The last finished tasks, oldest first."""
+        self.foreground: LuaTask | None = None
+        """The task an interrupt stops (the main chunk, the running cell)."""
+        self._current: LuaTask | None = None  # the task whose Lua is executing right now
+        self._interrupt_flag = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+        globals_ = self.lua.globals()
+        globals_[b"python"] = None
+        globals_[b"package"][b"loaded"][b"python"] = None
+
+        self.engine = self._chunk("prelude")(self.lua.table_from({
+            b"check_interrupt": self._check_interrupt,
+            b"settle": self._settle,
+            b"token": _Token,
+        }))
+        self._step = self.engine[b"step"]
+        self._new_task = self.engine[b"task"]
+        self._where = self.engine[b"where"]
+        self._close = self.engine[b"close"]
+        self.lua.execute(b"cru, crucible = {}, {}")
+        self.cru = globals_[b"cru"]
+        self.crucible = globals_[b"crucible"]
+
+        from . import modules  # the cru.* namespaces; imported late, they build on this object
+
+        modules.install(self)
+
+    # Building the cru.* namespaces (used by the modules)
+
+    def lua_module(self, name: str, natives: dict[str, Callable[..., Any]] | None = None) -> Any:
+        """Run `lua/<name>.lua` with (engine, natives) and return what it returns."""
+        table = self.lua.table_from({k.encode(): v for k, v in (natives or {}).items()})
+        return self._chunk(name)(self.engine, table)
+
+    def register(self, name: str, value: Any, *, global_name: str | None = None) -> None:
+        """Make `value` cru.<name> and crucible.<name> (and a bare global, if named)."""
+        key = name.encode()
+        self.cru[key] = value
+        self.crucible[key] = value
+        if global_name:
+            self.lua.globals()[global_name.encode()] = value
+
+    def to_lua(self, value: Any) -> Any:
+        return to_lua(self.lua, value)
+
+    # Running code
+
+    def load(self, code: str | bytes, name: str) -> Any:
+        """Compile `code` as a chunk called `name` ("=cell[3]" shows as cell[3], "@f.lua" as f.lua)."""
+        source = code.encode() if isinstance(code, str) else code
+        try:
+            return self.lua.compile(source, name.encode())
+        except lua54.LuaSyntaxError as exc:
+            message = text(exc.args[0]) if exc.args else str(exc)
+            raise LuaSyntaxError(message) from None
+        except lua54.LuaError as exc:  # out of memory while compiling, ...
+            raise LuaError(text(exc.args[0]) if exc.args else str(exc)) from None
+
+    def task(self, fn: Any, *args: Any, name: str, kind: str) -> LuaTask:
+        """Wrap Lua function `fn(*args)` in a task (not started)."""
+        task_id = self._new_task(fn, *(self.to_lua(a) for a in args))
+        return self.lua_task(task_id, name=name, kind=kind)
+
+    def lua_task(self, task_id: int, *, name: str, kind: str) -> LuaTask:
+        """Wrap a coroutine that Lua registered with engine.task."""
+        return LuaTask(self, task_id, name, kind)
+
+    def start(
+        self,
+        fn: Any,
+        *args: Any,
+        name: str,
+        kind: str,
+        foreground: bool = False,
+        context: contextvars.Context | None = None,
+    ) -> LuaTask:
+        """Start `fn(*args)` as a task on the running loop; a foreground task is what interrupts stop."""
+        self.bind_loop()
+        task = self.task(fn, *args, name=name, kind=kind)
+        if foreground:
+            self.foreground = task
+        task.start(context)
+        return task
+
+    async def run(self, fn: Any, *args: Any, name: str, kind: str = "main") -> LuaTask:
+        """Run `fn(*args)` as the foreground task and return it once it has finished."""
+        task = self.start(fn, *args, name=name, kind=kind, foreground=True)
+        try:
+            await task.wait()
+        finally:
+            if self.foreground is task:
+                self.foreground = None
+        return task
+
+    def interrupt(self) -> None:
+        """Stop the foreground task and whatever Lua is computing now.
+
+        Safe to call from any thread and from a signal handler. Tasks that are merely waiting
+        (spawned tasks, services) keep running.
+        """
+        if self._current is not None:
+            self._interrupt_flag = True  # seen by the count hook within ~10k instructions
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._interrupt_foreground)
+
+    def where(self, task_id: int) -> str | None:
+        place = self._where(task_id)
+        return text(place) if place is not None else None
+
+    def live_tasks(self, kinds: Iterable[str] | None = None) -> list[LuaTask]:
+        wanted = set(kinds) if kinds is not None else None
+        return [t for t in self.tasks.values() if wanted is None or t.kind in wanted]
+
+    async def wait_tasks(self, kinds: Iterable[str] = ("spawn", "service")) -> None:
+        """Wait until no task of these kinds is alive (tasks may start more while we wait)."""
+        while True:
+            live = self.live_tasks(kinds)
+            if not live:
+                return
+            await asyncio.gather(*(t.wait() for t in live))
+
+    async def cancel_tasks(self, kinds: Iterable[str] | None = None, reason: str = "cancelled") -> int:
+        """Cancel live tasks (of these kinds) and wait for them to unwind; returns how many."""
+        live = self.live_tasks(kinds)
+        for t in live:
+            t.cancel(reason)
+        if live:
+            await asyncio.gather(*(t.wait() for t in live))
+        return len(live)
+
+    def bind_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError("a Runtime is bound to the event loop it first ran on")
+        return loop
+
+    # Called by tasks and natives
+
+    def _chunk(self, name: str) -> Any:
+        source = resources.files(__package__).joinpath("lua", f"{name}.lua").read_bytes()
+        return self.lua.compile(source, f"=crucible/{name}.lua".encode())
+
+    def _resume_args(self, value: Any) -> tuple[Any, ...]:
+        """How the driver resumes Lua with an awaited value (a Multi spreads to several)."""
+        if value is None:
+            return (OK,)
+        if value.__class__ is Multi:
+            return (OK, *(self.to_lua(v) for v in value))
+        return (OK, self.to_lua(value))
+
+    def _settle(self, request: Any) -> tuple[Any, ...] | None:
+        """Complete `request` without waiting, for a caller that cannot yield; None if it would wait."""
+        if request.__class__ in (int, float):
+            return (OK,) if request <= 0 else None
+        if inspect.iscoroutine(request):
+            try:
+                request.send(None)
+            except StopIteration as done:
+                return self._resume_args(done.value)
+            except Exception as exc:
+                return (ERR, describe(exc).encode("utf-8", "replace"))
+            request.close()
+            return None
+        if isinstance(request, asyncio.Future) and request.done():
+            try:
+                return self._resume_args(request.result())
+            except Exception as exc:
+                return (ERR, describe(exc).encode("utf-8", "replace"))
+        return None
+
+    def _check_interrupt(self) -> bool:
+        if self._interrupt_flag:
+            self._interrupt_flag = False
+            return True
+        return False
+
+    def _interrupt_foreground(self) -> None:
+        self._interrupt_flag = False
+        if self.foreground is not None:
+            self.foreground.cancel("interrupted")
+
+    def _close_task(self, task_id: int) -> None:
+        with contextlib.suppress(lua54.LuaError):  # a failing __close must not stop the driver
+            self._close(task_id)
+
+    def _task_started(self, task: LuaTask) -> None:
+        self.tasks[task.id] = task
+        self.host.task_event(task, "started")
+
+    def _task_finished(self, task: LuaTask) -> None:
+        self.tasks.pop(task.id, None)
+        self.recent.append(task)
+        if task.stop == "exit":
+            self.host.exit_requested(task.exit_code or 0)
+        elif task.kind == "spawn" and task.state is TaskState.FAILED and task.error is not None:
+            self.host.log("warn", f"Spawned Lua task error: {task.error.traceback}")
+        self.host.task_event(task, "finished")
+

@@ -1,0 +1,67 @@
+"""Errors that leave the runtime, and the cleaning of Lua tracebacks.
+
+Exception tree::
+
+    RuntimeFailure
+    ├── LuaError            a Lua chunk or task raised (message + cleaned traceback)
+    │   └── LuaSyntaxError  a chunk failed to compile
+    └── ApiError            raised by native code on purpose; Lua sees its message verbatim
+"""
+
+from __future__ import annotations
+
+__all__ = ["ApiError", "LuaError", "LuaSyntaxError", "RuntimeFailure", "clean_traceback", "describe"]
+
+# Chunks of the runtime itself are named "=crucible/<file>"; Lua shows them as "crucible/<file>".
+INTERNAL_SOURCE = "crucible/"
+
+
+class RuntimeFailure(Exception):
+    """Base of the runtime's own exceptions."""
+
+
+class LuaError(RuntimeFailure):
+    """Raised when Lua code fails: `message` is the error, `traceback` the cleaned Lua stack."""
+
+    def __init__(self, message: str, traceback: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.traceback = traceback or message
+
+
+class LuaSyntaxError(LuaError):
+    """Raised when a chunk does not compile."""
+
+
+class ApiError(RuntimeFailure):
+    """Raised by native code for a failure the user should read as it is (no Python type name)."""
+
+
+def describe(exc: BaseException) -> str:
+    """Render a Python exception for Lua: our own errors verbatim, others with their type."""
+    if isinstance(exc, ApiError):
+        return str(exc)
+    text = str(exc)
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def clean_traceback(text: str) -> str:
+    """Drop the runtime's own frames and noise from a `debug.traceback` text.
+
+    What stays names the user's chunks (`cell[3]:2:`, `plugin.lua:10:`) and the C functions they
+    called, so a traceback reads as if the code had run in a plain Lua interpreter.
+    """
+    out = []
+    for line in text.split("\n"):
+        frame = line.strip()
+        if line.startswith("\t") and (
+            frame.startswith(INTERNAL_SOURCE)
+            or frame == "(...tail calls...)"
+            or frame == "[C]: in ?"
+        ):
+            continue
+        out.append(line)
+    while out and out[-1] == "stack traceback:":
+        out.pop()
+    return "\n".join(out)

@@ -1,0 +1,111 @@
+"""The host interface: the only way the runtime reaches the outside world.
+
+The runtime calls these methods; the Jupyter kernel implements them with IOPub messages and
+widgets, the command line with the terminal. Nothing here may import Jupyter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tasks import LuaTask
+
+__all__ = ["Host", "TerminalHost"]
+
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
+class Host:
+    """Default host: discards output, has no input. Subclass and override what you support."""
+
+    def write(self, stream: str, data: bytes) -> None:
+        """Write Lua text (raw bytes) to `stream`, "stdout" or "stderr"."""
+
+    def log(self, level: str, message: str) -> None:
+        """Record a `cru.log` message; `level` is one of LOG_LEVELS."""
+
+    def display(
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        display_id: str | None = None,
+        update: bool = False,
+    ) -> None:
+        """Show a mime bundle; with `update`, replace what `display_id` shows."""
+
+    def clear_output(self, wait: bool = False) -> None:
+        """Clear the current output (after the next output arrives, with `wait`)."""
+
+    async def read_line(self, prompt: str, password: bool = False) -> str | None:
+        """Ask the user for one line of input; None at end of input."""
+        return None
+
+    async def read_all(self) -> str | None:
+        """Everything left on the input (io.read("a")); a frontend gives one line."""
+        return await self.read_line("")
+
+    def task_event(self, task: LuaTask, event: str) -> None:
+        """Hear about a task: "started" or "finished" (its state tells how)."""
+
+    def exit_requested(self, code: int) -> None:
+        """Lua called os.exit(code)."""
+
+
+class TerminalHost(Host):
+    """The command line: Lua's stdout and stderr are the process's, logs go to stderr."""
+
+    def __init__(self) -> None:
+        self._out = sys.stdout.buffer
+        self._err = sys.stderr.buffer
+        self._tty = sys.stdout.isatty()
+        self.exit_code: int | None = None
+        self.exit_event = asyncio.Event()
+
+    def write(self, stream: str, data: bytes) -> None:
+        if stream == "stderr":
+            self._out.flush()  # keep stdout and stderr in the order Lua wrote them
+            self._err.write(data)
+            self._err.flush()
+        else:
+            self._out.write(data)
+            if self._tty:
+                self._out.flush()
+
+    def log(self, level: str, message: str) -> None:
+        self.write("stderr", f"[{level}] {message}\n".encode("utf-8", "replace"))
+
+    def display(
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        display_id: str | None = None,
+        update: bool = False,
+    ) -> None:
+        text = data.get("text/plain")
+        if text is None:
+            text = "<" + ", ".join(sorted(data)) + ">"
+        self.write("stdout", (str(text) + "\n").encode("utf-8", "replace"))
+
+    async def read_line(self, prompt: str, password: bool = False) -> str | None:
+        if prompt:
+            self.write("stdout", prompt.encode("utf-8", "replace"))
+        self._out.flush()
+        line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        if line == "":
+            return None
+        return line[:-1] if line.endswith("\n") else line
+
+    async def read_all(self) -> str | None:
+        self._out.flush()
+        return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+    def exit_requested(self, code: int) -> None:
+        self.exit_code = code
+        self.exit_event.set()
+
+    def flush(self) -> None:
+        self._out.flush()
+        self._err.flush()

@@ -1,0 +1,29 @@
+"""Natives behind print, io.* and the standard streams (lua/stdio.lua)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .convert import text
+
+if TYPE_CHECKING:
+    from .engine import Runtime
+
+
+def install(rt: Runtime) -> None:
+    host = rt.host
+
+    def stdout(data: bytes) -> None:
+        host.write("stdout", data)
+
+    def stderr(data: bytes) -> None:
+        host.write("stderr", data)
+
+    async def read_line(prompt: bytes) -> str | None:
+        return await host.read_line(text(prompt))
+
+    async def read_all() -> str | None:
+        return await host.read_all()
+
+    rt.lua_module("stdio", {"stdout": stdout, "stderr": stderr, "read_line": read_line,
+                            "read_all": read_all})
