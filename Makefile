@@ -1,4 +1,4 @@
-# make demo: run the demo through the kernel.   make test: the full test suite.
+# make demo: run the demo through the runtime.   make test: the full test suite.
 # Both set themselves up on a fresh clone: a .venv with the package and what it needs.
 
 PYTHON ?= python3

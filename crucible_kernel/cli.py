@@ -1,6 +1,6 @@
 """crucible-kernel: the command line.
 
-    crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE]
+crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE]
 """
 
 from __future__ import annotations
@@ -88,4 +88,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -77,6 +77,7 @@ async def run_file(
         return EXIT_OK
     finally:
         signal.signal(signal.SIGINT, previous)
+        await rt.aclose()
         host.flush()
 
 

@@ -13,7 +13,7 @@ import contextvars
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
 from typing import Any
 
@@ -42,7 +42,6 @@ class _Token:
 
     def __repr__(self) -> str:
         return "userdata"
-
 
 
 def max_memory_from_env() -> int:
@@ -90,19 +89,25 @@ class Runtime:
         """The last finished tasks, oldest first."""
         self.foreground: LuaTask | None = None
         """The task an interrupt stops (the main chunk, the running cell)."""
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._current: LuaTask | None = None  # the task whose Lua is executing right now
         self._interrupt_flag = False
+        self._poll = self.host.poll
         self._loop: asyncio.AbstractEventLoop | None = None
 
         globals_ = self.lua.globals()
         globals_[b"python"] = None
         globals_[b"package"][b"loaded"][b"python"] = None
 
-        self.engine = self._chunk("prelude")(self.lua.table_from({
-            b"check_interrupt": self._check_interrupt,
-            b"settle": self._settle,
-            b"token": _Token,
-        }))
+        self.engine = self._chunk("prelude")(
+            self.lua.table_from(
+                {
+                    b"check_interrupt": self._check_interrupt,
+                    b"settle": self._settle,
+                    b"token": _Token,
+                }
+            )
+        )
         self._step = self.engine[b"step"]
         self._new_task = self.engine[b"task"]
         self._where = self.engine[b"where"]
@@ -152,8 +157,10 @@ class Runtime:
         return self.lua_task(task_id, name=name, kind=kind)
 
     def lua_task(self, task_id: int, *, name: str, kind: str) -> LuaTask:
-        """Wrap a coroutine that Lua registered with engine.task."""
-        return LuaTask(self, task_id, name, kind)
+        """Wrap a coroutine that Lua registered with engine.task; it is live from now on."""
+        task = LuaTask(self, task_id, name, kind)
+        self.tasks[task_id] = task
+        return task
 
     def start(
         self,
@@ -219,6 +226,17 @@ class Runtime:
             await asyncio.gather(*(t.wait() for t in live))
         return len(live)
 
+    def add_cleanup(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Have `aclose` await `fn()` (modules close their clients and connections this way)."""
+        self._cleanups.append(fn)
+
+    async def aclose(self) -> None:
+        """Cancel every task, then run the cleanups, newest first. The runtime is done after."""
+        await self.cancel_tasks()
+        while self._cleanups:
+            with contextlib.suppress(Exception):
+                await self._cleanups.pop()()
+
     def bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is None:
@@ -262,6 +280,8 @@ class Runtime:
         return None
 
     def _check_interrupt(self) -> bool:
+        # Called by the count hook: the only Python that runs while Lua computes.
+        self._poll()
         if self._interrupt_flag:
             self._interrupt_flag = False
             return True
@@ -277,7 +297,6 @@ class Runtime:
             self._close(task_id)
 
     def _task_started(self, task: LuaTask) -> None:
-        self.tasks[task.id] = task
         self.host.task_event(task, "started")
 
     def _task_finished(self, task: LuaTask) -> None:
@@ -288,4 +307,3 @@ class Runtime:
         elif task.kind == "spawn" and task.state is TaskState.FAILED and task.error is not None:
             self.host.log("warn", f"Spawned Lua task error: {task.error.traceback}")
         self.host.task_event(task, "finished")
-

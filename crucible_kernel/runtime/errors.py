@@ -56,9 +56,7 @@ def clean_traceback(text: str) -> str:
     for line in text.split("\n"):
         frame = line.strip()
         if line.startswith("\t") and (
-            frame.startswith(INTERNAL_SOURCE)
-            or frame == "(...tail calls...)"
-            or frame == "[C]: in ?"
+            frame.startswith(INTERNAL_SOURCE) or frame == "(...tail calls...)" or frame == "[C]: in ?"
         ):
             continue
         out.append(line)

@@ -50,6 +50,10 @@ class Host:
     def task_event(self, task: LuaTask, event: str) -> None:
         """Hear about a task: "started" or "finished" (its state tells how)."""
 
+    def poll(self) -> None:
+        """Called every few thousand Lua instructions, even while Lua computes and the event loop
+        cannot run: the moment to send output that has waited too long. Keep it cheap."""
+
     def exit_requested(self, code: int) -> None:
         """Lua called os.exit(code)."""
 

@@ -1,18 +1,19 @@
-"""The cru.* namespaces, installed into a Runtime in reference registration order (§2)."""
+"""The cru.* namespaces, installed into a Runtime in the reference's registration order (§2)."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
 
-from . import spawn, stdio, timer
+from . import json, spawn, stdio, timer
 from .convert import text
 
 if TYPE_CHECKING:
     from .engine import Runtime
 
-# Pure-Lua namespaces: lua/<file>.lua returns the value registered as cru.<name>.
-PURE_LUA = ("retry", "emitter", "check", "service")
+# The pure-Lua namespaces (reference §3.10-3.15): each lua/<file>.lua returns {name = value, ...},
+# registered as cru.<name> and crucible.<name>.
+PURE_LUA = ("retry", "emitter", "check", "service", "qol")  # they find each other via `cru` at call time
 
 
 def install(rt: Runtime) -> None:
@@ -23,6 +24,11 @@ def install(rt: Runtime) -> None:
         host.log(text(level), text(message))
 
     rt.register("log", rt.lua_module("log", {"log": log}))
+    json.install(rt)
     timer.install(rt)
     spawn.install(rt)
     rt.register("ratelimit", rt.lua_module("ratelimit", {"monotonic": time.monotonic}))
+    for file in PURE_LUA:
+        for name, value in rt.lua_module(file).items():
+            rt.register(text(name), value)
+    rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]

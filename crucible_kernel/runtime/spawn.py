@@ -47,6 +47,7 @@ def install(rt: Runtime) -> None:
             return Multi(False, task.error_value)
         return Multi(None, f"task {task_id} was {task.stop or 'cancelled'}")
 
-    fn = rt.lua_module("spawn", {"spawn": spawn, "cancel": cancel, "status": status,
-                                 "finished": finished, "wait": wait})
+    fn = rt.lua_module(
+        "spawn", {"spawn": spawn, "cancel": cancel, "status": status, "finished": finished, "wait": wait}
+    )
     rt.register("spawn", fn)

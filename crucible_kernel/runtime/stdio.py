@@ -19,11 +19,13 @@ def install(rt: Runtime) -> None:
     def stderr(data: bytes) -> None:
         host.write("stderr", data)
 
-    async def read_line(prompt: bytes) -> str | None:
-        return await host.read_line(text(prompt))
+    async def read_line(prompt: bytes, password: bool) -> str | None:
+        return await host.read_line(text(prompt), bool(password))
 
     async def read_all() -> str | None:
         return await host.read_all()
 
-    rt.lua_module("stdio", {"stdout": stdout, "stderr": stderr, "read_line": read_line,
-                            "read_all": read_all})
+    exported = rt.lua_module(
+        "stdio", {"stdout": stdout, "stderr": stderr, "read_line": read_line, "read_all": read_all}
+    )
+    rt.register("input", exported[b"input"])

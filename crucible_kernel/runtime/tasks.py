@@ -80,13 +80,15 @@ class LuaTask:
         return self.asyncio_task
 
     def cancel(self, reason: str = "cancelled") -> bool:
-        """Stop the task at its next await; returns False if it had already finished."""
-        if self.state.finished:
+        """Stop the task at its next await. Returns False if it had finished or was being stopped."""
+        if self.state.finished or self._stop_reason is not None:
             return False
-        if self._stop_reason is None:
-            self._stop_reason = reason
+        self._stop_reason = reason
         if self.asyncio_task is not None:
             self.asyncio_task.cancel()
+        if self.state is TaskState.PENDING:  # never ran: asyncio will not even enter the driver
+            self.runtime._close_task(self.id)
+            self._stopped(reason, None)
         return True
 
     async def wait(self) -> None:
@@ -223,4 +225,3 @@ def _exit_code(code: Any) -> int:
         return int(code)
     except (TypeError, ValueError):
         return 1
-

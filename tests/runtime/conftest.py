@@ -88,4 +88,4 @@ def host() -> RecordingHost:
 async def lua(host: RecordingHost):
     runtime = Runtime(host)
     yield Lua(runtime, host)
-    await runtime.cancel_tasks()
+    await runtime.aclose()

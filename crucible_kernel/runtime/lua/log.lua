@@ -9,6 +9,10 @@ local LEVELS = {debug = "debug", info = "info", warn = "warn", error = "error"}
 local log = {levels = {TRACE = 0, DEBUG = 1, INFO = 2, WARN = 3, ERROR = 4, OFF = 5}}
 
 setmetatable(log, {
+  --- Logs `message` at `level` ("debug", "info", "warn" or "error"; any other string logs
+  --- at info) through the host: a notebook shows warnings and errors on stderr.
+  ---@param level string
+  ---@param message string
   __call = function(_, ...)
     if select("#", ...) < 2 then raise("log requires 2 arguments") end
     local level, message = ...

@@ -94,7 +94,8 @@ local function is_internal(source)
 end
 engine.is_internal = is_internal
 
--- The stack level (as counted by the function calling `where`) of the first non-internal frame.
+-- The stack level (as counted by the function calling `user_level`) of the first non-internal
+-- frame; 0 when there is none (a tail call replaced it), which means "no position".
 local function user_level()
   local level = 3
   while true do
@@ -107,8 +108,7 @@ end
 
 --- Raises `message` at the position of the user code that called into the runtime.
 function engine.raise(message)
-  local level = user_level()
-  raw_error(message, level > 0 and level or 1)
+  raw_error(message, user_level())
 end
 
 --- The standard "bad argument" error, blamed on the user's call.
@@ -168,13 +168,13 @@ local function unwrap(co, ok, ...)
   if ok then return ... end
   local err = ...
   if co_status(co) == "dead" then co_close(co) end
-  raw_error(err, 3) -- strings gain the caller's position, as coroutine.wrap does in C
+  raw_error(err, 2) -- strings gain the caller's position, as coroutine.wrap does in C
 end
 
 function coroutine.wrap(f)
   local co = arm(co_create(f))
   return function(...)
-    return unwrap(co, resume(co, ...))
+    return unwrap(co, resume(co, ...)) -- a tail call: level 2 in unwrap is our caller
   end
 end
 

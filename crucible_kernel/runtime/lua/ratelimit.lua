@@ -40,6 +40,10 @@ end
 
 local ratelimit = {}
 
+--- Creates a token-bucket rate limiter. The bucket starts full and refills continuously, one
+--- token every `interval` seconds, up to `capacity`.
+---@param opts {capacity?: number, interval?: number} capacity (5) and seconds per token (1.0), finite and positive
+---@return RateLimiter limiter with :acquire(), :try_acquire() and :remaining()
 function ratelimit.new(opts)
   if type(opts) ~= "table" then bad_argument(1, "new", "table", type(opts)) end
   local capacity, interval = field(opts, "capacity", 5.0), field(opts, "interval", 1.0)
@@ -55,6 +59,7 @@ function ratelimit.new(opts)
 end
 
 --- Takes a token, waiting until one is available.
+---@async
 function Limiter:acquire()
   local b = bucket(self, "acquire")
   while b.tokens < 1 do
@@ -65,6 +70,7 @@ function Limiter:acquire()
 end
 
 --- Takes a token if one is available now; returns whether it did.
+---@return boolean acquired
 function Limiter:try_acquire()
   local b = bucket(self, "try_acquire")
   if b.tokens < 1 then return false end
@@ -73,6 +79,7 @@ function Limiter:try_acquire()
 end
 
 --- The current token count (a float).
+---@return number tokens
 function Limiter:remaining()
   return bucket(self, "remaining").tokens
 end

@@ -22,6 +22,11 @@ local function id_of(h, method)
   return id
 end
 
+--- Runs `fn(...)` as an independent task, concurrently with the caller, and returns a handle
+--- to it (the reference returns nothing). An error in the task is logged as a warning.
+---@param fn function the task's body
+---@param ... any its arguments
+---@return Task handle with :wait(), :cancel(), :status(), :done() and :id()
 local function spawn(fn, ...)
   if type(fn) ~= "function" then bad_argument(1, "spawn", "function", type(fn)) end
   local info = getinfo(fn, "S")
@@ -33,19 +38,25 @@ local function spawn(fn, ...)
 end
 
 --- Stops the task at its next wait. Returns false if it had already finished.
+---@return boolean cancelled false if the task had already finished
 function Task:cancel()
   return native.cancel(id_of(self, "cancel"))
 end
 
 --- "pending", "running", "waiting", "done", "failed" or "cancelled".
+---@return string status
 function Task:status()
   return native.status(id_of(self, "status"))
 end
 
+--- Whether the task has finished (done, failed or cancelled).
+---@return boolean
 function Task:done()
   return native.finished(id_of(self, "done"))
 end
 
+--- The task's id, as the runtime's task listings show it.
+---@return integer
 function Task:id()
   return id_of(self, "id")
 end
@@ -57,6 +68,8 @@ local function joined(r)
 end
 
 --- Waits for the task and returns its results, or raises its error.
+---@async
+---@return any ... the task's results
 function Task:wait()
   return joined(pack(await(native.wait(id_of(self, "wait")))))
 end

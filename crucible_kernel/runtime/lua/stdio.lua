@@ -72,7 +72,7 @@ end
 local function read_one(fmt)
   if type(fmt) == "string" then fmt = fmt:gsub("^%*", "") end
   if fmt == "a" then return await(read_all()) or "" end
-  local line = await(read_line(""))
+  local line = await(read_line("", false))
   if line == nil then return nil end
   if fmt == nil or fmt == "l" then return line end
   if fmt == "L" then return line .. "\n" end
@@ -152,10 +152,22 @@ function io.lines(filename, ...)
   return real_lines(filename, ...)
 end
 
+--- Asks the user for one line of input (a prompt in a notebook, the terminal on the command
+--- line) and returns it without the newline; nil at the end of input.
+---@async
+---@param prompt? string shown before the input
+---@param opts? {password?: boolean} password: hide what is typed (notebooks)
+---@return string? line
+local function input(prompt, opts)
+  if prompt ~= nil and type(prompt) ~= "string" then bad_argument(1, "input", "string", type(prompt)) end
+  local password = type(opts) == "table" and opts.password == true
+  return await(read_line(prompt or "", password))
+end
+
 -- os.exit -----------------------------------------------------------------------------------------
 
 function os.exit(code)
   error(engine.exit_stop(code), 0)
 end
 
-return {stdout = stdout, stderr = stderr, stdin = stdin}
+return {input = input}

@@ -18,12 +18,19 @@ local function duration(value, what)
 end
 
 --- Suspends the calling task for `seconds` without blocking anything else.
+---@async
+---@param seconds number how long to wait (finite, not negative; a numeric string counts)
 function timer.sleep(seconds)
   await(duration(seconds, "sleep"))
 end
 
 --- Runs `fn()` in a new coroutine with a deadline: (true, first result), (false, error message)
 --- or (false, "timeout"). A function that finishes without waiting succeeds even with 0.
+---@async
+---@param seconds number the deadline (finite, not negative)
+---@param fn fun(): any the function to run, with no arguments
+---@return boolean ok true if `fn` returned before the deadline
+---@return any result its first result, its error message, or "timeout"
 function timer.timeout(seconds, fn)
   local s = duration(seconds, "timeout")
   if type(fn) ~= "function" then bad_argument(2, "timeout", "function", type(fn)) end
@@ -31,6 +38,7 @@ function timer.timeout(seconds, fn)
 end
 
 --- Seconds (float) since the runtime started, on a monotonic clock.
+---@return number seconds
 function timer.clock()
   return clock()
 end
