@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from . import json, spawn, stdio, timer
+from . import http, json, spawn, stdio, timer, ws
 from .convert import text
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def install(rt: Runtime) -> None:
 
     rt.register("log", rt.lua_module("log", {"log": log}))
     json.install(rt)
+    http.install(rt)
     timer.install(rt)
     spawn.install(rt)
     rt.register("ratelimit", rt.lua_module("ratelimit", {"monotonic": time.monotonic}))
@@ -32,3 +33,4 @@ def install(rt: Runtime) -> None:
         for name, value in rt.lua_module(file).items():
             rt.register(text(name), value)
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
+    ws.install(rt)  # the daemon plugin loader adds cru.ws last
