@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from . import http, json, spawn, stdio, timer, ws
+from . import display, http, json, spawn, stdio, timer, ws
 from .convert import text
 
 if TYPE_CHECKING:
@@ -34,3 +34,4 @@ def install(rt: Runtime) -> None:
             rt.register(text(name), value)
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
     ws.install(rt)  # the daemon plugin loader adds cru.ws last
+    display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)

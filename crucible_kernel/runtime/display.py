@@ -1,0 +1,115 @@
+"""Notebook output from Lua: display(), cru.display, clear_output, ilua.display, cell results.
+
+The Lua side is lua/display.lua (the API) and lua/pretty.lua (the pretty printer). Everything
+leaves through the host: `Host.display(data, metadata, display_id, update)` and
+`Host.clear_output(wait)`. A bundle crosses from Lua as flat (mime, data, kind) triples, so no
+Lua table is walked from Python:
+
+- TEXT: a Lua string, decoded as UTF-8 (invalid bytes replaced);
+- JSON: a JSON text written by cru.json.encode, loaded into dicts and lists;
+- BASE64: raw bytes (an image), base64-encoded here.
+
+The kernel turns a finished cell's values into its execute_result with `result_bundle`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from lupa import lua54
+
+from .errors import LuaError
+
+if TYPE_CHECKING:
+    from .engine import Runtime
+
+__all__ = ["install", "result_bundle"]
+
+TEXT, JSON, BASE64 = 1, 2, 3  # the kinds of lua/display.lua
+
+Bundle = tuple[dict[str, Any], dict[str, Any]]
+
+# The Lua function that formats a runtime's results (display.lua's M.result), per runtime.
+_results: weakref.WeakKeyDictionary[Runtime, Any] = weakref.WeakKeyDictionary()
+
+
+def _data(items: tuple[Any, ...], start: int) -> dict[str, Any]:
+    """The mime bundle of the (mime, data, kind) triples in items[start:]."""
+    data: dict[str, Any] = {}
+    for i in range(start, len(items), 3):
+        value, kind = items[i + 1], items[i + 2]
+        if kind == TEXT:
+            value = value.decode("utf-8", "replace")
+        elif kind == JSON:
+            value = json.loads(value)
+        else:
+            value = base64.b64encode(value).decode("ascii")
+        data[items[i].decode("utf-8", "replace")] = value
+    return data
+
+
+def _metadata(text: bytes | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def install(rt: Runtime) -> None:
+    """Register cru.display and the globals display, clear_output and ilua."""
+    host = rt.host
+
+    def publish(display_id: bytes | None, update: bool, metadata: bytes | None, *items: Any) -> None:
+        ident = display_id.decode("utf-8", "replace") if display_id is not None else None
+        host.display(_data(items, 0), _metadata(metadata), ident, bool(update))
+
+    def new_id() -> bytes:
+        return uuid.uuid4().hex.encode()
+
+    def clear(wait: bool) -> None:
+        host.clear_output(bool(wait))
+
+    json_module = rt.cru[b"json"]
+    module = rt.lua_module(
+        "display",
+        {
+            "pretty": rt.lua_module("pretty"),
+            "publish": publish,
+            "new_id": new_id,
+            "clear": clear,
+            "json_encode": json_module[b"encode"],
+            "json_decode": json_module[b"decode"],
+        },
+    )
+    rt.register("display", module[b"module"])
+    globals_ = rt.lua.globals()
+    for name in (b"display", b"clear_output", b"ilua"):
+        globals_[name] = module[name]
+    _results[rt] = module[b"result"]
+
+
+def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
+    """The (data, metadata) of the execute_result for the values a cell returned.
+
+    `values` are the Lua values as the driver collected them (bytes, numbers, booleans, None for
+    nil, lupa objects for tables and userdata). Returns None when there is nothing to show: no
+    values, or only display handles (the output they made is already on the page). One value
+    whose metatable has __display gives its rich bundle; otherwise every value is formatted as
+    text, joined by tabs (by newlines when one spans several lines).
+
+    Raises LuaError when formatting fails (a __display that raises or returns a bad bundle).
+    """
+    if not values:
+        return None
+    try:
+        out = _results[rt](*values)
+    except lua54.LuaError as exc:
+        message = exc.args[0] if exc.args else ""
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+        # Errors of user code (__display, __tostring) arrive as strings; lupa empties the only
+        # other kind that can get here, the engine's stop value, which the interrupt hook raises.
+        raise LuaError(text.split("\nstack traceback:", 1)[0] or "interrupted") from None
+    if out is None:
+        return None
+    return _data(out, 1), _metadata(out[0])
