@@ -1,24 +1,38 @@
-# make demo: run the demo through the runtime.   make test: the full test suite.
-# Both set themselves up on a fresh clone: a .venv with the package and what it needs.
+# make demo: run the demo notebook through the kernel.   make test: the full test suite.
+# Both set themselves up on a fresh clone: a .venv with the package, what it needs, and the
+# kernelspec installed into the .venv.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SPEC := $(VENV)/share/jupyter/kernels/crucible-lua/kernel.json
 
-.PHONY: demo test lint bench clean
+# Jupyter's own state (connection files, IPython profile) stays inside the checkout.
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(VENV)/jupyter/runtime
+export IPYTHONDIR := $(CURDIR)/$(VENV)/jupyter/ipython
+export JUPYTER_PLATFORM_DIRS := 1
+
+.PHONY: demo test lab lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/crucible-kernel run notebooks/demo.lua
+$(SPEC): $(STAMP) kernel/kernel.json
+	$(BIN)/crucible-kernel install --sys-prefix
+
+demo: $(SPEC)
+	$(BIN)/crucible-kernel execute notebooks/demo.ipynb
 
 test: $(STAMP)
 	$(BIN)/ruff check crucible_kernel tests bench
 	$(BIN)/python -m pytest
+
+lab: $(SPEC)
+	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet "jupyterlab>=4,<5"
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check crucible_kernel tests bench

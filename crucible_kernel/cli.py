@@ -68,11 +68,69 @@ def build_parser() -> argparse.ArgumentParser:
         help="cap on the Lua heap, e.g. 256M or 2G (default 1G, or $CRUCIBLE_LUA_MAX_MEMORY); "
         "beyond it allocations fail with the Lua error 'not enough memory'",
     )
+    install = commands.add_parser(
+        "install",
+        help="install the Jupyter kernelspec",
+        description=(
+            "Install the kernelspec (default name crucible-lua, shown as 'Lua (Crucible)'). "
+            "Without --user or --prefix it goes into this Python's prefix (--sys-prefix), "
+            "which is what a virtual environment wants."
+        ),
+    )
+    where = install.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install for the current user")
+    where.add_argument("--sys-prefix", action="store_true", help="install into sys.prefix (the default)")
+    where.add_argument("--prefix", metavar="DIR", help="install under DIR/share/jupyter/kernels")
+    install.add_argument("--name", default="crucible-lua", help="kernelspec name (default: crucible-lua)")
+    install.add_argument(
+        "--display-name", metavar="TEXT", help="name shown in Jupyter (default: Lua (Crucible))"
+    )
+
+    execute = commands.add_parser(
+        "execute",
+        help="run a notebook through the kernel and print what each cell produced",
+        description="Execute every cell of NOTEBOOK with nbclient (in the notebook's folder) and "
+        "print each cell's outputs. Exit status 1 if a cell failed.",
+    )
+    execute.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file")
+    execute.add_argument(
+        "--kernel", metavar="NAME", help="kernelspec (default: the notebook's, else crucible-lua)"
+    )
+    execute.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=300,
+        metavar="SECONDS",
+        help="longest time one cell may take (default 300)",
+    )
+    execute.add_argument("--output", metavar="FILE", help="also save the executed notebook to FILE")
+    execute.add_argument("--allow-errors", action="store_true", help="keep going after a failing cell")
+
+    commands.add_parser(
+        "kernel",
+        help="run the kernel process (what the kernelspec starts; takes ipykernel's options, e.g. -f FILE)",
+        add_help=False,
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["kernel"]:
+        from .kernel.app import CrucibleKernelApp
+        from .kernel.kernel import CrucibleKernel
+
+        CrucibleKernelApp.launch_instance(argv[1:], kernel_class=CrucibleKernel)
+        return 0
     args = build_parser().parse_args(argv)
+    if args.command == "install":
+        from .kernel.install import install
+
+        folder = install(user=args.user, prefix=args.prefix, name=args.name, display_name=args.display_name)
+        print(f"Installed kernelspec {args.name} in {folder}")
+        return 0
+    if args.command == "execute":
+        return _execute(args)
     if args.command == "run":
         from .runner import run_file
 
@@ -84,6 +142,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return asyncio.run(run_file(args.file, source, args.args, args.timeout, args.max_memory))
     return EXIT_USAGE
+
+
+def _execute(args: argparse.Namespace) -> int:
+    from .notebooks import execute_notebook, format_outputs
+
+    try:
+        nb = execute_notebook(
+            args.notebook, kernel_name=args.kernel, timeout=args.timeout, allow_errors=args.allow_errors
+        )
+    except FileNotFoundError as exc:
+        print(f"crucible-kernel: cannot read {args.notebook}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # nbclient's CellExecutionError carries the failing cell and its error
+        print(f"crucible-kernel: {exc}", file=sys.stderr)
+        return 1
+    print(format_outputs(nb))
+    if args.output:
+        import nbformat
+
+        nbformat.write(nb, args.output)
+    failed = any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,313 @@
+"""The Jupyter kernel: Lua cells on the cru.* runtime, one persistent Lua state.
+
+A plain `ipykernel.kernelbase.Kernel` subclass (not IPythonKernel: no Python shell behind it).
+Cells run as tasks of the runtime on the kernel's own asyncio loop, so spawned tasks and
+services keep running between cells. do_execute never raises: every failure is an error reply.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from ipykernel._version import kernel_protocol_version
+from ipykernel.kernelbase import Kernel
+
+from .. import __version__
+from ..runtime import LuaError, LuaSyntaxError, Runtime, TaskState
+from ..runtime.display import result_bundle
+from . import magics
+from .cells import compile_cell, error_content, lua_error_content
+from .history import History
+from .host import KernelHost
+
+LUA_MANUAL = "https://www.lua.org/manual/5.4/"
+API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Extending/Lua-Runtime-API.md"
+
+SUBSHELL_REFUSAL = (
+    "crucible-kernel does not support subshells: all Lua runs in one state on one thread, "
+    "and long work belongs in background tasks (cru.spawn) instead"
+)
+
+
+class CrucibleKernel(Kernel):
+    implementation = "crucible-kernel"
+    implementation_version = __version__
+    language = "lua"
+    language_version = "5.4"
+    language_info = {
+        "name": "lua",
+        "version": "5.4",
+        "mimetype": "text/x-lua",
+        "file_extension": ".lua",
+        "codemirror_mode": "lua",
+        "pygments_lexer": "lua",
+    }
+    banner = (
+        f"Lua 5.4 with Crucible's cru.* plugin runtime (crucible-kernel {__version__})\n"
+        "?name shows help, %lsmagic lists the magics."
+    )
+    help_links = [
+        {"text": "cru.* runtime API", "url": API_DOCS},
+        {"text": "Lua 5.4 reference manual", "url": LUA_MANUAL},
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.host = KernelHost(self)
+        self._runtime: Runtime | None = None  # made on first use: kernel_info need not wait for it
+        self.history = History()
+        self.sources: dict[str, str] = {}
+        """Cell code by chunk name ("cell[3]"), for showing the source of cell functions."""
+        self._silent_count = 0
+        self._setup_comms()
+
+    @property
+    def runtime(self) -> Runtime:
+        """The Lua state the cells run in."""
+        if self._runtime is None:
+            self._runtime = self._new_runtime()
+        return self._runtime
+
+    # Start-up and protocol details
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        # Not super()'s: it imports debugpy (80 ms) to decide whether to advertise a debugger.
+        return {
+            "protocol_version": kernel_protocol_version,
+            "implementation": self.implementation,
+            "implementation_version": self.implementation_version,
+            "language_info": self.language_info,
+            "banner": self.banner,
+            "help_links": self.help_links,
+            "supported_features": [],  # no subshells, no debugger (debugpy is for Python)
+        }
+
+    def start(self) -> None:
+        super().start()
+        # A handler that stays installed: ipykernel's default one (swapped in around each
+        # message) cannot stop Lua, and with none the first SIGINT while idle would be lost.
+        signal.signal(signal.SIGINT, self._on_sigint)
+
+    def pre_handler_hook(self) -> None:
+        pass  # keep our SIGINT handler during requests
+
+    def post_handler_hook(self) -> None:
+        pass
+
+    async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        # interrupt_mode "message": handled on the control thread while Lua may be computing on
+        # the main one; Runtime.interrupt is safe to call from here.
+        if self._runtime is not None:
+            self._runtime.interrupt()
+        self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    async def create_subshell_request(self, socket: Any, ident: Any, parent: Any) -> None:
+        self._refuse("create_subshell_reply", socket, ident, parent)
+
+    async def delete_subshell_request(self, socket: Any, ident: Any, parent: Any) -> None:
+        self._refuse("delete_subshell_reply", socket, ident, parent)
+
+    async def list_subshell_request(self, socket: Any, ident: Any, parent: Any) -> None:
+        self._refuse("list_subshell_reply", socket, ident, parent)
+
+    # Execution
+
+    async def do_execute(  # type: ignore[override]
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: dict[str, str] | None = None,
+        allow_stdin: bool = False,
+        *,
+        cell_meta: dict[str, Any] | None = None,
+        cell_id: str | None = None,
+    ) -> dict[str, Any]:
+        parent = self.get_parent("shell")
+        msg_id = parent.get("header", {}).get("msg_id", "")
+        self.host.stdin_allowed[msg_id] = allow_stdin
+        count = self.execution_count
+        if not silent and store_history:
+            self.history.add(count, code)
+        try:
+            reply = await magics.run(self, code, silent)
+            if reply is None:
+                reply = await self.run_cell(code, silent)
+            if reply["status"] == "ok" and user_expressions:
+                reply["user_expressions"] = await self._user_expressions(user_expressions)
+        except Exception as exc:  # a bug of ours must not leave the client without a reply
+            self.log.exception("internal error while executing a cell")
+            reply = self.report_error("InternalError", f"crucible-kernel internal error: {exc!r}")
+        finally:
+            self.host.flush()
+            self.host.stdin_allowed.pop(msg_id, None)
+        reply["execution_count"] = count
+        reply.setdefault("payload", [])
+        reply.setdefault("user_expressions", {})
+        return reply
+
+    async def run_cell(self, code: str, silent: bool = False) -> dict[str, Any]:
+        """Run Lua `code` as the next cell; publish its output, result or error; return the reply."""
+        if silent:
+            self._silent_count += 1
+            name = f"silent[{self._silent_count}]"
+        else:
+            name = f"cell[{self.execution_count}]"
+        try:
+            cell = compile_cell(self.runtime, code, "=" + name)
+        except LuaSyntaxError as exc:
+            return self.report_error("LuaSyntaxError", exc.message)
+        self.sources[name] = code
+        task = await self.runtime.run(cell.fn, name=name, kind="cell")
+        self.host.flush()
+        if task.state is TaskState.DONE:
+            if cell.show_result and not silent:
+                try:
+                    self._publish_result(task.results)
+                except LuaError as exc:  # a failing __display or __tostring of the result
+                    return self.report_lua_error(exc)
+            return {"status": "ok"}
+        if task.state is TaskState.FAILED and task.error is not None:
+            return self.report_lua_error(task.error)
+        if task.stop == "exit":
+            return self.report_error(
+                "Exit", "os.exit() does not end a notebook's kernel; use Kernel > Restart to start afresh"
+            )
+        return self.report_error("Interrupted", f"{name} was {task.stop or 'cancelled'}")
+
+    def report_error(self, ename: str, evalue: str, traceback: str | None = None) -> dict[str, Any]:
+        content = error_content(ename, evalue, traceback)
+        self.host.publish("error", {k: v for k, v in content.items() if k != "status"})
+        return content
+
+    def report_lua_error(self, error: LuaError) -> dict[str, Any]:
+        content = lua_error_content(error)
+        self.host.publish("error", {k: v for k, v in content.items() if k != "status"})
+        return content
+
+    def reset_runtime(self) -> Runtime:
+        """Replace the Lua state with a fresh one (the old one's tasks are cancelled)."""
+        old = self.runtime
+        self._runtime = self._new_runtime()
+        for task in old.live_tasks():
+            task.cancel()
+        return old
+
+    # Editing help
+
+    # The editing help is imported on first use, to keep kernel start-up short.
+
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        from .complete import complete
+
+        return complete(self.runtime, code, cursor_pos)
+
+    async def do_inspect(
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        from .inspection import inspect
+
+        return inspect(self.runtime, code, cursor_pos, detail_level, self.sources)
+
+    async def do_is_complete(self, code: str) -> dict[str, Any]:
+        from .syntax import is_complete
+
+        return is_complete(code, self.runtime)
+
+    async def do_history(  # type: ignore[override]
+        self,
+        hist_access_type: str,
+        output: bool,
+        raw: bool,
+        session: int | None = None,
+        start: int | None = None,
+        stop: int | None = None,
+        n: int | None = None,
+        pattern: str | None = None,
+        unique: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        if hist_access_type == "tail":
+            entries = self.history.tail(n)
+        elif hist_access_type == "range":
+            entries = self.history.range(session, start, stop)
+        elif hist_access_type == "search":
+            entries = self.history.search(pattern, n, unique)
+        else:
+            entries = []
+        return {"status": "ok", "history": self.history.reply(entries, output)}
+
+    def help_text(self, name: str, detail_level: int) -> str | None:
+        from .inspection import pager_text
+
+        return pager_text(self.runtime, name, detail_level, self.sources)
+
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:
+        if self._runtime is not None:
+            await self._runtime.aclose()
+        return {"status": "ok", "restart": restart}
+
+    # Private methods
+
+    def _new_runtime(self) -> Runtime:
+        rt = Runtime(self.host)
+        rt.baseline_globals = {  # type: ignore[attr-defined]
+            k for k in rt.lua.globals() if isinstance(k, bytes)
+        }
+        return rt
+
+    def _publish_result(self, values: tuple[Any, ...]) -> None:
+        bundle = result_bundle(self.runtime, values)
+        if bundle is None:
+            return
+        data, metadata = bundle
+        self.host.publish(
+            "execute_result",
+            {"execution_count": self.execution_count, "data": data, "metadata": metadata},
+        )
+        self.history.set_output(self.execution_count, str(data.get("text/plain", "")))
+
+    async def _user_expressions(self, expressions: dict[str, str]) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        for key, expr in expressions.items():
+            try:
+                fn = self.runtime.load("return " + expr, f"=user_expressions[{key}]")
+            except LuaError as exc:
+                results[key] = {**error_content("LuaSyntaxError", exc.message), "status": "error"}
+                continue
+            task = await self.runtime.run(fn, name=f"user_expression {key}", kind="expression")
+            try:
+                if task.state is not TaskState.DONE:
+                    raise task.error or LuaError(task.message)
+                data, metadata = result_bundle(self.runtime, task.results) or ({"text/plain": "nil"}, {})
+                results[key] = {"status": "ok", "data": data, "metadata": metadata}
+            except LuaError as exc:
+                results[key] = error_content("LuaError", exc.message)
+        return results
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._runtime is not None:
+            self._runtime.interrupt()
+
+    def _refuse(self, reply_type: str, socket: Any, ident: Any, parent: Any) -> None:
+        content = {
+            "status": "error",
+            "ename": "SubshellsNotSupported",
+            "evalue": SUBSHELL_REFUSAL,
+            "traceback": [SUBSHELL_REFUSAL],
+        }
+        self.session.send(socket, reply_type, content, parent, ident=ident)
+
+    def _setup_comms(self) -> None:
+        # Kernel (unlike IPythonKernel) has no comm manager; comm_info and widgets need one.
+        import comm
+        from ipykernel.comm.comm import BaseComm
+        from ipykernel.comm.manager import CommManager
+
+        self.comm_manager = CommManager(parent=self, kernel=self)
+        comm.create_comm = lambda *args, **kwargs: BaseComm(*args, **kwargs)
+        comm.get_comm_manager = lambda: self.comm_manager
+        for msg_type in ("comm_open", "comm_msg", "comm_close"):
+            self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)

@@ -1,0 +1,355 @@
+-- Editing help: the Lua side of completion and inspection (crucible_kernel/kernel/complete.py,
+-- inspection.py, docs.py).
+--
+-- Everything here only reads. A lookup `t.k` is a raw read of `t`, then of the `__index` table of
+-- its metatable, and so on; an `__index` (or `__pairs`, `__len`, ...) that is a function is never
+-- called, so asking for help cannot run user code. The one exception is `__tostring` of the
+-- runtime's own objects (a RateLimiter shows its tokens), recognised by its "=crucible/" chunk.
+-- Lists go back to Python as one string joined with "\n" (one crossing instead of one per item).
+--
+-- Loaded once per runtime, after the cru.* modules, so the standard functions it captures are
+-- the runtime's.
+
+local type, next, rawget, rawlen, pcall, ipairs = type, next, rawget, rawlen, pcall, ipairs
+local tostring, mtype, huge = tostring, math.type, math.huge
+local getmetatable, getinfo, getlocal = debug.getmetatable, debug.getinfo, debug.getlocal
+local format, find, sub, gmatch, match = string.format, string.find, string.sub, string.gmatch, string.match
+local concat, sort = table.concat, table.sort
+local G = _G
+
+local MAX_CHAIN = 16    -- __index tables followed from one value
+local MAX_KEYS = 20000  -- keys looked at in one table
+local MAX_REPR = 2000   -- characters of a value's text
+
+local H = {}
+
+---------------------------------------------------------------------------------------------------
+-- Reading without side effects
+
+local function index_table(v)
+  local mt = getmetatable(v)
+  local ix = mt and rawget(mt, "__index")
+  if type(ix) == "table" then return ix end
+  return nil
+end
+
+--- `v[k]` as Lua would find it, through raw reads and __index tables only; nil otherwise.
+local function lookup(v, k)
+  for _ = 1, MAX_CHAIN do
+    if type(v) == "table" then
+      local r = rawget(v, k)
+      if r ~= nil then return r end
+    end
+    v = index_table(v)
+    if v == nil then return nil end
+  end
+  return nil
+end
+
+--- The value at `path` ("cru.timer.sleep", "" for the root) from `base`: "global" (_G; the first
+--- name may be _ENV or _G) or "string" (the string methods). Returns found, value.
+function H.resolve(base, path)
+  local v
+  if base == "string" then v = "" else v = G end
+  local first = true
+  for name in gmatch(path, "[^.:]+") do
+    if first and base ~= "string" and (name == "_ENV" or name == "_G") and rawget(G, name) == nil then
+      v = G
+    else
+      v = lookup(v, name)
+      if v == nil then return false, nil end
+    end
+    first = false
+  end
+  return true, v
+end
+
+local function is_identifier(k)
+  return type(k) == "string" and find(k, "^[%a_][%w_]*$") ~= nil
+end
+
+local function callable(v)
+  local t = type(v)
+  if t == "function" then return true end
+  if t == "table" or t == "userdata" then
+    local mt = getmetatable(v)
+    return mt ~= nil and rawget(mt, "__call") ~= nil
+  end
+  return false
+end
+
+--- Walks the string keys of `v` and of its __index tables, nearest first; `visit(key, value)`
+--- sees each key once.
+local function each_field(v, visit)
+  local seen = {}
+  for _ = 1, MAX_CHAIN do
+    if type(v) == "table" then
+      local count, k, value = 0, next(v)
+      while k ~= nil and count < MAX_KEYS do
+        if is_identifier(k) and not seen[k] then
+          seen[k] = true
+          visit(k, value)
+        end
+        count = count + 1
+        k, value = next(v, k)
+      end
+    end
+    v = index_table(v)
+    if v == nil then return end
+  end
+end
+
+--- The names (identifier keys, through __index tables) of the value at `path` that start with
+--- `prefix`, joined with "\n"; with `methods`, only callable ones.
+function H.fields(base, path, prefix, methods)
+  local found, v = H.resolve(base, path)
+  if not found then return "" end
+  local out, n = {}, #prefix
+  each_field(v, function(k, value)
+    if sub(k, 1, n) == prefix and (not methods or callable(value)) then out[#out + 1] = k end
+  end)
+  return concat(out, "\n")
+end
+
+---------------------------------------------------------------------------------------------------
+-- Describing values
+
+local names = setmetatable({}, {__mode = "k"}) -- standard library value -> its name
+
+--- Remembers the standard library names ("string.format", "file:read", "string", ...) given as
+--- one "\n"-joined string, for the values they have now. `file:` names are looked up in the
+--- methods of real files and of the runtime's standard streams.
+function H.set_names(list)
+  local files = {}
+  local registry = debug.getregistry()
+  local file_mt = type(registry) == "table" and rawget(registry, "FILE*")
+  if type(file_mt) == "table" and type(rawget(file_mt, "__index")) == "table" then
+    files[#files + 1] = rawget(file_mt, "__index")
+  end
+  local stream_methods = index_table(rawget(rawget(G, "io") or {}, "stdout"))
+  if stream_methods then files[#files + 1] = stream_methods end
+  for name in gmatch(list, "[^\n]+") do
+    local method = match(name, "^file:([%w_]+)$")
+    if method then
+      for _, methods in ipairs(files) do
+        local fn = rawget(methods, method)
+        if fn ~= nil and names[fn] == nil then names[fn] = name end
+      end
+    else
+      local found, v = H.resolve("global", name)
+      local t = type(v)
+      if found and (t == "function" or t == "table") and names[v] == nil then names[v] = name end
+    end
+  end
+end
+
+local function is_internal_fn(f)
+  if type(f) ~= "function" then return false end
+  local info = getinfo(f, "S")
+  return sub(info.source, 1, 10) == "=crucible/"
+end
+
+local function number_text(x)
+  if mtype(x) == "integer" then return format("%d", x) end
+  if x ~= x then return "nan" end
+  if x == huge then return "inf" end
+  if x == -huge then return "-inf" end
+  local s = format("%.14g", x)
+  if not find(s, "[.eEn]") then s = s .. ".0" end
+  return s
+end
+
+--- Text for any value without calling user code: what tostring gives when that is safe (no
+--- __tostring, or the runtime's own), otherwise "<__name or type>: 0x...".
+local function safe_tostring(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then return number_text(v) end
+  if t == "nil" or t == "boolean" then return tostring(v) end
+  local mt = getmetatable(v)
+  local ts = mt and rawget(mt, "__tostring")
+  if ts == nil then
+    local name = mt and rawget(mt, "__name")
+    if type(name) == "string" then return format("%s: %p", name, v) end
+    return format("%s: %p", t, v)
+  end
+  if is_internal_fn(ts) then
+    local ok, s = pcall(ts, v)
+    if ok and type(s) == "string" then return s end
+  end
+  local name = mt and rawget(mt, "__name")
+  return format("%s: %p", type(name) == "string" and name or t, v)
+end
+
+local function quoted(s, limit)
+  if #s > limit then
+    return format("%q", sub(s, 1, limit)) .. format("... (%d bytes)", #s)
+  end
+  return format("%q", s)
+end
+
+--- A one-line rendering of `v`: tables show their first fields, raw, in `next` order.
+local function repr(v, depth, budget)
+  local t = type(v)
+  if t == "string" then return quoted(v, 200) end
+  if t ~= "table" then return safe_tostring(v) end
+  local mt = getmetatable(v)
+  if mt ~= nil and rawget(mt, "__tostring") ~= nil then return safe_tostring(v) end
+  if depth >= 2 then return "{...}" end
+  local parts, len, count = {}, rawlen(v), 0
+  for i = 1, len do
+    if count >= budget then parts[#parts + 1] = "..."; break end
+    parts[#parts + 1] = repr(rawget(v, i), depth + 1, 5)
+    count = count + 1
+  end
+  local keys = {}
+  local k = next(v)
+  local scanned = 0
+  while k ~= nil and scanned < MAX_KEYS do
+    if not (mtype(k) == "integer" and k >= 1 and k <= len) then keys[#keys + 1] = k end
+    scanned = scanned + 1
+    k = next(v, k)
+  end
+  sort(keys, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta < tb end
+    if ta == "string" or ta == "number" then return a < b end
+    return false
+  end)
+  for _, key in ipairs(keys) do
+    if count >= budget then parts[#parts + 1] = "..."; break end
+    local label = is_identifier(key) and key or "[" .. repr(key, depth + 1, 5) .. "]"
+    parts[#parts + 1] = label .. " = " .. repr(rawget(v, key), depth + 1, 5)
+    count = count + 1
+  end
+  local s = "{" .. concat(parts, ", ") .. "}"
+  if #s > MAX_REPR then s = sub(s, 1, MAX_REPR) .. " ..." end
+  return s
+end
+
+local function param_names(f, info)
+  local params = {}
+  if info.what == "C" then return "" end
+  for i = 1, info.nparams do
+    params[i] = getlocal(f, i) or ("arg" .. i)
+  end
+  if info.isvararg then params[#params + 1] = "..." end
+  return concat(params, ",")
+end
+
+local function count_keys(v)
+  local n, k = 0, next(v)
+  while k ~= nil and n < MAX_KEYS do
+    n = n + 1
+    k = next(v, k)
+  end
+  return n
+end
+
+--- What inspection needs to know about `v`, as a flat table of strings, numbers and booleans.
+function H.describe(v)
+  local t = type(v)
+  local d = {type = t, repr = repr(v, 0, 20), name = names[v]}
+  local mt = getmetatable(v)
+  if mt then
+    local mtname = rawget(mt, "__name")
+    if type(mtname) == "string" then d.mtname = mtname end
+    d.methods = index_table(v) ~= nil
+  end
+  if t == "table" then d.count = count_keys(v) end
+  if t == "number" then d.subtype = mtype(v) end
+  if t == "string" then d.len = #v end
+  local f = v
+  if t ~= "function" and callable(v) then
+    f = rawget(mt, "__call")
+    d.via_call = true
+  end
+  if type(f) == "function" then
+    local info = getinfo(f, "Su")
+    d.callable = true
+    d.what = info.what
+    d.source = info.source
+    d.short_src = info.short_src
+    d.linedefined = info.linedefined
+    d.lastlinedefined = info.lastlinedefined
+    d.params = param_names(f, info)
+    d.fname = names[f]
+  elseif d.via_call then
+    d.callable = true -- a callable whose __call is not a function (a Python object, ...)
+  end
+  return d
+end
+
+--- The fields of `v` (and of its __index tables) as lines "name\ttype\tsource\tline\tparams\tname"
+--- where the last four describe functions (sources that are not "=..." or "@..." are left out).
+function H.members(v)
+  local out = {}
+  each_field(v, function(k, value)
+    local t = type(value)
+    local f = value
+    if t ~= "function" and callable(value) then f = rawget(getmetatable(value), "__call") end
+    local source, line, params = "", "", ""
+    if type(f) == "function" then
+      local info = getinfo(f, "Su")
+      local first = sub(info.source, 1, 1)
+      source = (first == "=" or first == "@") and info.source or ""
+      line = tostring(info.linedefined)
+      params = param_names(f, info)
+      if t ~= "function" then t = "callable " .. t end
+    end
+    local text = ""
+    if t ~= "function" and t ~= "table" and t ~= "userdata" and sub(t, 1, 8) ~= "callable" then
+      text = repr(value, 1, 5)
+    elseif t == "table" then
+      text = format("%d fields", count_keys(value))
+    end
+    out[#out + 1] = concat({k, t, source, line, params, names[value] or "", (text:gsub("[\t\n]", " "))}, "\t")
+  end)
+  sort(out)
+  return concat(out, "\n")
+end
+
+---------------------------------------------------------------------------------------------------
+-- Listing the public functions (for the documentation test)
+
+--- Every function reachable from `roots` (a table name -> value), through tables and the
+--- __index tables of metatables, skipping keys that start with "_". Returns two lists: paths
+--- ("cru.timer.sleep", "limiter:acquire") and the functions (the __call of a callable table).
+function H.public_functions(roots)
+  local paths, fns, seen, done = {}, {}, {}, {}
+  local function add(path, f)
+    if type(f) == "function" and not done[f] then
+      done[f] = true
+      paths[#paths + 1], fns[#fns + 1] = path, f
+    end
+  end
+  local function walk(path, v, sep)
+    local t = type(v)
+    if t == "function" then add(path, v); return end
+    if t ~= "table" and t ~= "userdata" then return end
+    if seen[v] then return end
+    seen[v] = true
+    local mt = getmetatable(v)
+    if mt and type(rawget(mt, "__call")) == "function" then add(path, rawget(mt, "__call")) end
+    if t == "table" then
+      for k, value in next, v do
+        if is_identifier(k) and sub(k, 1, 1) ~= "_" then walk(path .. sep .. k, value, ".") end
+      end
+    end
+    local methods = index_table(v)
+    if methods then
+      for k, value in next, methods do
+        if is_identifier(k) and sub(k, 1, 1) ~= "_" and type(value) == "function" then
+          add(path .. ":" .. k, value)
+        end
+      end
+    end
+  end
+  local root_names = {}
+  for name in next, roots do root_names[#root_names + 1] = name end
+  sort(root_names)
+  for _, name in ipairs(root_names) do walk(name, roots[name], ".") end
+  return paths, fns
+end
+
+return H
