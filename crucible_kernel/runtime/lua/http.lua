@@ -25,37 +25,18 @@
 
 local engine, native = ...
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument
+local as_string, seconds_or = engine.as_string, engine.seconds_or
 local fetch, json_encode = native.fetch, native.json_encode
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
 local unpack, sort = table.unpack, table.sort
 local lower = string.lower
 local utf8len = utf8.len
 local isyieldable = coroutine.isyieldable
-local huge = math.huge
 
 local DEFAULT_TIMEOUT = 30.0
 local JSON_TYPE = "application/json"
 
 local M = {}
-
--- A string parameter as mlua converts one: strings as they are, numbers through tostring.
-local function as_string(value)
-  local t = type(value)
-  if t == "string" then return value end
-  if t == "number" then return tostring(value) end
-  return nil
-end
-
--- Seconds for `timeout`: a number or numeric string; anything else, negative, NaN or infinite
--- falls back to the default (the reference ignores a field it cannot convert).
-local function timeout_of(value)
-  if type(value) ~= "number" then
-    value = type(value) == "string" and tonumber(value) or nil
-    if value == nil then return DEFAULT_TIMEOUT end
-  end
-  if value ~= value or value < 0 or value == huge then return DEFAULT_TIMEOUT end
-  return value
-end
 
 -- Appends the header pairs to `out` (from index n + 1); returns the new count and whether a
 -- Content-Type was among them. A key or value that is not a string or number raises.
@@ -127,7 +108,7 @@ local function send(fname, argn, method, url, opts)
     return response(await(fetch(method, url, nil, DEFAULT_TIMEOUT, nil)))
   end
   local body = as_string(opts.body)
-  local timeout = timeout_of(opts.timeout)
+  local timeout = seconds_or(opts.timeout, DEFAULT_TIMEOUT)
   local query = opts.query
   if query ~= nil then query = query_pairs(fname, argn, query) end
   local headers = opts.headers

@@ -134,19 +134,8 @@ local function quote(v)
   return '"' .. v .. '"'
 end
 
--- Lua compares strings with strcoll; under a non-C collation locale sort bytewise by hand.
-local function bytewise(a, b)
-  local n = min(#a, #b)
-  for i = 1, n do
-    local x, y = byte(a, i), byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-
-local function byte_order_collation()
-  return "B" < "a" and "Z" < "_" and "_" < "a" and "a" < "b" and "A" < "a"
-end
+-- Lua compares strings with strcoll; under a non-C collation locale keys are sorted bytewise.
+local bytewise, byte_order_collation = engine.bytes_less, engine.collation_is_bytewise
 
 -- A cycle shows up as a table met again on the current path. Paths deeper than this are the only
 -- ones checked: a cycle repeats forever, so it is caught there too, and the common shallow case

@@ -117,6 +117,45 @@ function engine.bad_argument(n, fname, expected, got)
 end
 
 ---------------------------------------------------------------------------------------------------
+-- Argument conversion as mlua does it (reference §1.3), and byte-order string comparison; shared
+-- by the modules.
+
+--- A string parameter: strings as they are, numbers through tostring, anything else nil.
+function engine.as_string(value)
+  local t = type(value)
+  if t == "string" then return value end
+  if t == "number" then return tostring(value) end
+  return nil
+end
+
+--- Seconds from a number or a numeric string; anything else, negative, NaN or infinite gives
+--- `default` (the reference ignores an option field it cannot convert).
+function engine.seconds_or(value, default)
+  if type(value) ~= "number" then
+    value = type(value) == "string" and tonumber(value) or nil
+    if value == nil then return default end
+  end
+  if value ~= value or value < 0 or value == math.huge then return default end
+  return value
+end
+
+--- Whether `a` sorts before `b` byte by byte (Lua's `<` on strings follows the C locale's
+--- collation, which need not be byte order).
+function engine.bytes_less(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+--- Whether Lua's `<` on strings is byte order under the current locale (checked at call time:
+--- os.setlocale may change it).
+function engine.collation_is_bytewise()
+  return "B" < "a" and "Z" < "_" and "_" < "a" and "a" < "b" and "A" < "a"
+end
+
+---------------------------------------------------------------------------------------------------
 -- Awaiting.
 
 local REQ = setmetatable({}, {__tostring = function() return "<driver request>" end})

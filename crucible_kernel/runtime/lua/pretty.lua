@@ -24,8 +24,8 @@ local is_internal = engine.is_internal
 local type, tostring, next, rawget, rawequal = type, tostring, next, rawget, rawequal
 local pcall, math_type = pcall, math.type -- the prelude's pcall: interrupts pass through it
 local getmetatable, getinfo = debug.getmetatable, debug.getinfo
-local byte, char, find, format, gsub, match, rep = string.byte, string.char, string.find,
-  string.format, string.gsub, string.match, string.rep
+local char, find, format, gsub, match, rep = string.char, string.find, string.format, string.gsub,
+  string.match, string.rep
 local concat, insert, sort = table.concat, table.insert, table.sort
 local min = math.min
 
@@ -88,18 +88,8 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Key order
 
--- Lua compares strings with strcoll; under a collation other than C's, compare bytes by hand.
-local function bytewise(a, b)
-  for i = 1, min(#a, #b) do
-    local x, y = byte(a, i), byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-
-local function byte_order_collation()
-  return "B" < "a" and "Z" < "_" and "_" < "a" and "a" < "b" and "A" < "a"
-end
+-- Lua compares strings with strcoll; under a collation other than C's, compare bytes.
+local bytewise, byte_order_collation = engine.bytes_less, engine.collation_is_bytewise
 
 local RANK = {number = 1, string = 2}
 

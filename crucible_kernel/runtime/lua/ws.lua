@@ -14,13 +14,14 @@
 local engine, native = ...
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument
 local new_object = engine.new_object
+local as_string, seconds_or = engine.as_string, engine.seconds_or
 local native_connect, native_send, native_send_binary = native.connect, native.send, native.send_binary
 local native_receive, native_close, native_subprotocol = native.receive, native.close, native.subprotocol
 local native_close_soon, in_background = native.close_soon, native.in_background
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
 local setmetatable, unpack = setmetatable, table.unpack
 local isyieldable = coroutine.isyieldable
-local mtype, tointeger, huge = math.type, math.tointeger, math.huge
+local mtype, tointeger = math.type, math.tointeger
 local utf8len = utf8.len
 
 local DEFAULT_TIMEOUT = 30.0
@@ -65,22 +66,6 @@ local function must_wait()
   if not isyieldable() then raise("attempt to yield from outside a coroutine") end
 end
 
-local function as_string(value)
-  local t = type(value)
-  if t == "string" then return value end
-  if t == "number" then return tostring(value) end
-  return nil
-end
-
-local function timeout_of(value)
-  if type(value) ~= "number" then
-    value = type(value) == "string" and tonumber(value) or nil
-    if value == nil then return DEFAULT_TIMEOUT end
-  end
-  if value ~= value or value < 0 or value == huge then return DEFAULT_TIMEOUT end
-  return value
-end
-
 --- Opens a WebSocket connection (ws:// or wss://). Raises `WebSocket connection timed out` or
 --- `WebSocket error: <what went wrong>` when it cannot.
 ---@async
@@ -94,7 +79,7 @@ function M.connect(url, opts)
   must_wait()
   local timeout, protocols, list, n = DEFAULT_TIMEOUT, nil, {}, 0
   if opts ~= nil then
-    timeout = timeout_of(opts.timeout)
+    timeout = seconds_or(opts.timeout, DEFAULT_TIMEOUT)
     local headers = opts.headers
     if type(headers) == "table" then
       for k, v in pairs(headers) do
