@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(SPEC): $(STAMP) kernel/kernel.json
+	mkdir -p $(JUPYTER_RUNTIME_DIR) $(IPYTHONDIR)
 	$(BIN)/crucible-kernel install --sys-prefix
 
 demo: $(SPEC)

@@ -188,7 +188,7 @@ async def _tasks(kernel: CrucibleKernel, args: str) -> Reply:
         return kernel.report_error("UsageError", "usage: %tasks  or  %tasks cancel ID")
     now = time.monotonic()
     live = [t for t in rt.live_tasks() if t.kind not in ("cell", "expression")]
-    finished = [t for t in rt.recent if t.kind not in ("cell", "expression")][-5:]
+    finished = [t for t in rt.recent if t.kind in ("spawn", "service")][-5:]
     if not live and not finished:
         _print(kernel, "No tasks.")
         return dict(OK)
