@@ -252,11 +252,7 @@ class CrucibleKernel(Kernel):
     # Private methods
 
     def _new_runtime(self) -> Runtime:
-        rt = Runtime(self.host)
-        rt.baseline_globals = {  # type: ignore[attr-defined]
-            k for k in rt.lua.globals() if isinstance(k, bytes)
-        }
-        return rt
+        return Runtime(self.host)
 
     def _publish_result(self, values: tuple[Any, ...]) -> None:
         bundle = result_bundle(self.runtime, values)

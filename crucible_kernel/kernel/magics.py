@@ -100,9 +100,8 @@ async def _lsmagic(kernel: CrucibleKernel, args: str) -> Reply:
 
 def _user_globals(kernel: CrucibleKernel) -> list[tuple[str, Any]]:
     rt = kernel.runtime
-    baseline = getattr(rt, "baseline_globals", set())
-    names = sorted(k for k in rt.lua.globals() if isinstance(k, bytes) and k not in baseline)
     g = rt.lua.globals()
+    names = sorted(k for k in g if isinstance(k, bytes) and k not in rt.initial_globals)
     return [(k.decode("utf-8", "replace"), g[k]) for k in names]
 
 

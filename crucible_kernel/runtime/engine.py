@@ -119,6 +119,8 @@ class Runtime:
         from . import modules  # the cru.* namespaces; imported late, they build on this object
 
         modules.install(self)
+        self.initial_globals = frozenset(k for k in globals_ if isinstance(k, bytes))
+        """The global names the runtime itself defines (the rest are the user's)."""
 
     # Building the cru.* namespaces (used by the modules)
 
