@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SPEC := $(VENV)/share/jupyter/kernels/crucible-lua/kernel.json
 
-# Jupyter's own state (connection files, IPython profile) stays inside the checkout.
+# pip's cache and Jupyter's own state (connection files, IPython profile) stay in the checkout.
+export PIP_CACHE_DIR := $(CURDIR)/$(VENV)/pip-cache
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(VENV)/jupyter/runtime
 export IPYTHONDIR := $(CURDIR)/$(VENV)/jupyter/ipython
 export JUPYTER_PLATFORM_DIRS := 1
