@@ -52,6 +52,11 @@ class Lua:
         self.host = host
         self.count = 0
 
+    def start(self, code: str, name: str = "=cell", foreground: bool = True) -> LuaTask:
+        """Start `code` as a task (the foreground one, which interrupts stop) without waiting."""
+        fn = self.runtime.load(code, name)
+        return self.runtime.start(fn, name=name.lstrip("=@"), kind="cell", foreground=foreground)
+
     async def run(self, code: str, name: str | None = None) -> LuaTask:
         self.count += 1
         fn = self.runtime.load(code, name or f"=test[{self.count}]")

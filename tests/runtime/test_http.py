@@ -552,12 +552,7 @@ async def test_concurrent_requests_from_spawned_tasks_all_complete(lua, http_ser
 
 
 async def test_an_interrupted_request_is_abandoned_at_once(lua, http_server):
-    task = lua.runtime.start(
-        lua.runtime.load(f"cru.http.get({lua_string(http_server.url('/hang'))})", "=cell"),
-        name="cell",
-        kind="cell",
-        foreground=True,
-    )
+    task = lua.start(f"cru.http.get({lua_string(http_server.url('/hang'))})")
     await asyncio.wait_for(http_server.hang_started.wait(), 5)
     lua.runtime.interrupt()
     await task.wait()

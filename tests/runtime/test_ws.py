@@ -445,9 +445,7 @@ async def test_a_receive_cut_short_by_timer_timeout_leaves_the_connection_usable
 
 async def test_an_interrupted_receive_stops_the_cell_and_the_next_cell_can_use_the_connection(lua, ws_server):
     await lua.eval(f"ws = cru.ws.connect({lua_string(ws_server.url('/echo'))})")
-    task = lua.runtime.start(
-        lua.runtime.load("return ws:receive()", "=cell"), name="cell", kind="cell", foreground=True
-    )
+    task = lua.start("return ws:receive()")
     async with asyncio.timeout(5):
         while task.state is not TaskState.WAITING:
             await asyncio.sleep(0.005)
@@ -461,12 +459,7 @@ async def test_an_interrupted_receive_stops_the_cell_and_the_next_cell_can_use_t
 
 async def test_an_interrupted_connect_leaves_nothing_open(lua, http_server):
     url = http_server.url("/hang").replace("http://", "ws://")
-    task = lua.runtime.start(
-        lua.runtime.load(f"return cru.ws.connect({lua_string(url)})", "=cell"),
-        name="cell",
-        kind="cell",
-        foreground=True,
-    )
+    task = lua.start(f"return cru.ws.connect({lua_string(url)})")
     await asyncio.wait_for(http_server.hang_started.wait(), 5)
     lua.runtime.interrupt()
     await task.wait()
@@ -496,7 +489,7 @@ async def test_a_retry_loop_reconnects_after_the_server_restarts(lua):
                   retryable = function(err) return tostring(err):find("WebSocket") or tostring(err):find("closed") end}})
             return table.concat(seen, ","), attempts
         """
-        task = lua.runtime.start(lua.runtime.load(code, "=reconnect"), name="reconnect", kind="cell")
+        task = lua.start(code, "=reconnect", foreground=False)
         await asyncio.wait_for(server.connected.wait(), 5)
         await server.stop()  # closes the connection (1001): the loop reconnects and is refused
         await asyncio.sleep(0.3)
