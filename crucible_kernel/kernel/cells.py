@@ -58,6 +58,5 @@ def error_content(ename: str, evalue: str, traceback: str | None = None) -> dict
     return {"status": "error", "ename": ename, "evalue": evalue, "traceback": lines}
 
 
-def lua_error_content(error: LuaError) -> dict[str, Any]:
-    ename = "LuaSyntaxError" if isinstance(error, LuaSyntaxError) else "LuaError"
-    return error_content(ename, error.message, error.traceback)
+def lua_ename(error: LuaError) -> str:
+    return "LuaSyntaxError" if isinstance(error, LuaSyntaxError) else "LuaError"

@@ -17,7 +17,7 @@ from .. import __version__
 from ..runtime import LuaError, LuaSyntaxError, Runtime, TaskState
 from ..runtime.display import result_bundle
 from . import magics
-from .cells import compile_cell, error_content, lua_error_content
+from .cells import compile_cell, error_content, lua_ename
 from .history import History
 from .host import KernelHost
 
@@ -158,7 +158,7 @@ class CrucibleKernel(Kernel):
         try:
             cell = compile_cell(self.runtime, code, "=" + name)
         except LuaSyntaxError as exc:
-            return self.report_error("LuaSyntaxError", exc.message)
+            return self.report_lua_error(exc)
         self.sources[name] = code
         task = await self.runtime.run(cell.fn, name=name, kind="cell")
         self.host.flush()
@@ -183,16 +183,12 @@ class CrucibleKernel(Kernel):
         return content
 
     def report_lua_error(self, error: LuaError) -> dict[str, Any]:
-        content = lua_error_content(error)
-        self.host.publish("error", {k: v for k, v in content.items() if k != "status"})
-        return content
+        return self.report_error(lua_ename(error), error.message, error.traceback)
 
     def reset_runtime(self) -> Runtime:
-        """Replace the Lua state with a fresh one (the old one's tasks are cancelled)."""
+        """Replace the Lua state with a fresh one; the caller closes the old one it gets back."""
         old = self.runtime
         self._runtime = self._new_runtime()
-        for task in old.live_tasks():
-            task.cancel()
         return old
 
     # Editing help
