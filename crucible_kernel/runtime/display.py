@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lupa import lua54
 
+from .convert import text
 from .errors import LuaError
 
 if TYPE_CHECKING:
@@ -105,11 +106,10 @@ def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
     try:
         out = _results[rt](*values)
     except lua54.LuaError as exc:
-        message = exc.args[0] if exc.args else ""
-        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+        message = text(exc.args[0]) if exc.args else ""
         # Errors of user code (__display, __tostring) arrive as strings; lupa empties the only
         # other kind that can get here, the engine's stop value, which the interrupt hook raises.
-        raise LuaError(text.split("\nstack traceback:", 1)[0] or "interrupted") from None
+        raise LuaError(message.split("\nstack traceback:", 1)[0] or "interrupted") from None
     if out is None:
         return None
     return _data(out, 1), _metadata(out[0])
