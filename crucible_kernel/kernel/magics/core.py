@@ -1,100 +1,21 @@
-"""The kernel's magics: lines starting with `%` (or a cell starting with `%%`), and `?name`.
-
-%lsmagic            list the magics
-%who, %vars         the globals the notebook defined (names; names, types and values)
-%time CODE          run Lua CODE (or, as %%time, the rest of the cell) and report the wall time
-%tasks [cancel ID]  the live tasks with their state and current line; cancel one
-%reset              a fresh Lua state (live tasks are cancelled)
-%%lua               the rest of the cell is Lua (a no-op, for clarity)
-?name, ??name       help on a name (a pager); name? works too
-"""
+"""The kernel's own magics: listing, globals, timing, tasks and reset."""
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..runtime import TaskState
+from ...runtime import TaskState
+from . import OK, Reply, cell_magic, line_magic, listing
+from . import print_text as _print
 
 if TYPE_CHECKING:
-    from .kernel import CrucibleKernel
-
-Reply = dict[str, Any]
-LINE_MAGICS: dict[str, Callable[[CrucibleKernel, str], Awaitable[Reply]]] = {}
-CELL_MAGICS: dict[str, Callable[[CrucibleKernel, str, str], Awaitable[Reply]]] = {}
-HELP = re.compile(r"^\s*(\?\??)\s*([\w.:]+)\s*$|^\s*([\w.:]+)\s*(\?\??)\s*$")
-OK: Reply = {"status": "ok"}
+    from ..kernel import CrucibleKernel
 
 
-def line_magic(name: str):
-    def register(fn):
-        LINE_MAGICS[name] = fn
-        return fn
-
-    return register
-
-
-def cell_magic(name: str):
-    def register(fn):
-        CELL_MAGICS[name] = fn
-        return fn
-
-    return register
-
-
-async def run(kernel: CrucibleKernel, code: str, silent: bool) -> Reply | None:
-    """Run the magics at the top of `code`; None when the cell is plain Lua."""
-    stripped = code.lstrip()
-    help_match = HELP.match(code) if "\n" not in code.strip() else None
-    if help_match:
-        marks = help_match.group(1) or help_match.group(4)
-        name = help_match.group(2) or help_match.group(3)
-        return _help(kernel, name, len(marks) - 1)
-    if stripped.startswith("%%"):
-        first, _, body = stripped.partition("\n")
-        name, _, args = first[2:].partition(" ")
-        magic = CELL_MAGICS.get(name)
-        if magic is None:
-            return _unknown(kernel, "%%" + name)
-        return await magic(kernel, args.strip(), body)
-    if not stripped.startswith("%"):
-        return None
-    lines = stripped.split("\n")
-    while lines and lines[0].startswith("%"):
-        name, _, args = lines.pop(0)[1:].partition(" ")
-        magic = LINE_MAGICS.get(name.strip())
-        if magic is None:
-            return _unknown(kernel, "%" + name)
-        reply = await magic(kernel, args.strip())
-        if reply["status"] != "ok":
-            return reply
-    rest = "\n".join(lines)
-    if rest.strip():
-        return await kernel.run_cell(rest, silent)
-    return dict(OK)
-
-
-def _unknown(kernel: CrucibleKernel, name: str) -> Reply:
-    known = " ".join(sorted(["%" + m for m in LINE_MAGICS] + ["%%" + m for m in CELL_MAGICS]))
-    return kernel.report_error("UnknownMagic", f"unknown magic {name}; the magics are: {known}")
-
-
-def _print(kernel: CrucibleKernel, text: str) -> None:
-    kernel.host.write("stdout", (text + "\n").encode())
-
-
-def _help(kernel: CrucibleKernel, name: str, detail: int) -> Reply:
-    text = kernel.help_text(name, detail)
-    if text is None:
-        return kernel.report_error("NotFound", f"no help found for {name!r}")
-    return {"status": "ok", "payload": [{"source": "page", "data": {"text/plain": text}, "start": 0}]}
-
-
-@line_magic("lsmagic")
+@line_magic("lsmagic", "%lsmagic            list the magics")
 async def _lsmagic(kernel: CrucibleKernel, args: str) -> Reply:
-    _print(kernel, __doc__.split("\n\n", 1)[1].rstrip())
+    _print(kernel, listing())
     return dict(OK)
 
 
@@ -105,14 +26,14 @@ def _user_globals(kernel: CrucibleKernel) -> list[tuple[str, Any]]:
     return [(k.decode("utf-8", "replace"), g[k]) for k in names]
 
 
-@line_magic("who")
+@line_magic("who", "%who                the globals the notebook defined (names)")
 async def _who(kernel: CrucibleKernel, args: str) -> Reply:
     names = [name for name, _ in _user_globals(kernel)]
     _print(kernel, "  ".join(names) if names else "No globals defined by the notebook.")
     return dict(OK)
 
 
-@line_magic("vars")
+@line_magic("vars", "%vars               the globals with their types and values")
 async def _vars(kernel: CrucibleKernel, args: str) -> Reply:
     rows = _user_globals(kernel)
     if not rows:
@@ -130,12 +51,12 @@ async def _vars(kernel: CrucibleKernel, args: str) -> Reply:
     return dict(OK)
 
 
-@line_magic("time")
+@line_magic("time", "%time CODE          run Lua CODE and report the wall time (%%time: the cell)")
 async def _time_line(kernel: CrucibleKernel, args: str) -> Reply:
     return await _timed(kernel, args)
 
 
-@cell_magic("time")
+@cell_magic("time", "%%time              run the rest of the cell and report the wall time")
 async def _time_cell(kernel: CrucibleKernel, args: str, body: str) -> Reply:
     return await _timed(kernel, body)
 
@@ -149,12 +70,12 @@ async def _timed(kernel: CrucibleKernel, code: str) -> Reply:
     return reply
 
 
-@cell_magic("lua")
+@cell_magic("lua", "%%lua               the rest of the cell is Lua (a no-op, for clarity)")
 async def _lua(kernel: CrucibleKernel, args: str, body: str) -> Reply:
     return await kernel.run_cell(body)
 
 
-@line_magic("reset")
+@line_magic("reset", "%reset              a fresh Lua state (live tasks are cancelled)")
 async def _reset(kernel: CrucibleKernel, args: str) -> Reply:
     old = kernel.reset_runtime()
     cancelled = await old.cancel_tasks()
@@ -164,7 +85,7 @@ async def _reset(kernel: CrucibleKernel, args: str) -> Reply:
     return dict(OK)
 
 
-@line_magic("tasks")
+@line_magic("tasks", "%tasks [cancel ID]  the live tasks with their state and current line; cancel one")
 async def _tasks(kernel: CrucibleKernel, args: str) -> Reply:
     rt = kernel.runtime
     words = args.split()
