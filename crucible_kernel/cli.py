@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "execute":
         return _execute(args)
     if args.command == "run":
-        from .runner import run_file
+        from .runner import RunOptions, run_file
 
         try:
             with open(args.file, "rb") as f:
@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"crucible-kernel: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
-        return asyncio.run(run_file(args.file, source, args.args, args.timeout, args.max_memory))
+        options = RunOptions(timeout=args.timeout, max_memory=args.max_memory)
+        return asyncio.run(run_file(args.file, source, args.args, options))
     return EXIT_USAGE
 
 

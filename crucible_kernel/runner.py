@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from dataclasses import dataclass
 
 from .runtime import LuaSyntaxError, Runtime, TaskState, TerminalHost
 
@@ -14,16 +15,22 @@ EXIT_TIMEOUT = 124  # as timeout(1)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
-async def run_file(
-    path: str,
-    source: bytes,
-    args: list[str],
-    timeout: float | None = None,
-    max_memory: int | None = None,
-) -> int:
+@dataclass
+class RunOptions:
+    """How `crucible-kernel run` sets up the runtime (its command-line options)."""
+
+    timeout: float | None = None
+    """Seconds of wall time before everything is stopped (exit status 124)."""
+    max_memory: int | None = None
+    """Cap on the Lua heap in bytes (None: the runtime's default)."""
+
+
+async def run_file(path: str, source: bytes, args: list[str], options: RunOptions | None = None) -> int:
     """Run `source` as the main chunk of `path`, then wait for its spawned tasks; exit status."""
+    options = options or RunOptions()
+    timeout = options.timeout
     host = TerminalHost()
-    rt = Runtime(host, max_memory=max_memory)
+    rt = Runtime(host, max_memory=options.max_memory)
     _prepare_globals(rt, path, args)
     try:
         chunk = rt.load(source, "@" + path)
@@ -90,4 +97,4 @@ def _prepare_globals(rt: Runtime, path: str, args: list[str]) -> None:
     package[b"path"] = f"{folder}/?.lua;{folder}/?/init.lua;".encode() + package[b"path"]
 
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "run_file"]
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "RunOptions", "run_file"]
