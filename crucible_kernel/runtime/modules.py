@@ -33,5 +33,6 @@ def install(rt: Runtime) -> None:
         for name, value in rt.lua_module(file).items():
             rt.register(text(name), value)
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
-    ws.install(rt)  # the daemon plugin loader adds cru.ws last
+    ws.install(rt)  # the daemon plugin loader adds cru.ws, then the daemon-backed modules
+    rt.register("sessions", rt.lua_module("sessions"))  # stubs (see lua/sessions.lua)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
