@@ -70,10 +70,14 @@ class KernelHost(Host):
         display_id: str | None = None,
         update: bool = False,
     ) -> None:
+        sessions = self.kernel.sessions
+        token, metadata = sessions.live_token(metadata) if sessions is not None else (None, metadata)
         content: dict[str, Any] = {"data": data, "metadata": metadata or {}, "transient": {}}
         if display_id is not None:
             content["transient"]["display_id"] = display_id
         self.publish("update_display_data" if update else "display_data", content)
+        if token is not None and display_id is not None and not update:
+            sessions.views.bind(token, display_id, self._current_parent())  # a session's live view
 
     def clear_output(self, wait: bool = False) -> None:
         self.publish("clear_output", {"wait": bool(wait)})

@@ -8,7 +8,8 @@ services keep running between cells. do_execute never raises: every failure is a
 from __future__ import annotations
 
 import signal
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
@@ -20,6 +21,9 @@ from . import magics
 from .cells import compile_cell, error_content, lua_ename
 from .history import History
 from .host import KernelHost
+
+if TYPE_CHECKING:
+    from .session_views import KernelSessions
 
 LUA_MANUAL = "https://www.lua.org/manual/5.4/"
 API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Extending/Lua-Runtime-API.md"
@@ -60,6 +64,8 @@ class CrucibleKernel(Kernel):
         self.sources: dict[str, str] = {}
         """Cell code by chunk name ("cell[3]"), for showing the source of cell functions."""
         self._silent_count = 0
+        self.sessions: KernelSessions | None = None
+        """The session service behind cru.sessions (made with the first Lua state)."""
         self._setup_comms()
 
     @property
@@ -243,18 +249,29 @@ class CrucibleKernel(Kernel):
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         if self._runtime is not None:
             await self._runtime.aclose()
+        if self.sessions is not None:
+            await self.sessions.aclose()
         return {"status": "ok", "restart": restart}
 
     # Private methods
 
     def _new_runtime(self) -> Runtime:
-        return Runtime(self.host)
+        from .session_views import KernelSessions
+
+        rt = Runtime(self.host)
+        if self.sessions is None:
+            self.sessions = KernelSessions(self)
+        self.sessions.attach(rt)
+        return rt
 
     def _publish_result(self, values: tuple[Any, ...]) -> None:
         bundle = result_bundle(self.runtime, values)
         if bundle is None:
             return
         data, metadata = bundle
+        if self.sessions is not None and self.sessions.wants_live_view(metadata):
+            self.host.display(data, metadata, uuid.uuid4().hex)  # a live view is display_data
+            return
         self.host.publish(
             "execute_result",
             {"execution_count": self.execution_count, "data": data, "metadata": metadata},

@@ -371,7 +371,9 @@ end
 ---@return string|nil response
 ---@return string|nil error
 function M.watch(session_id)
-  return await(native.watch(str(session_id, 1, "watch")))
+  local response, err = await(native.watch(str(session_id, 1, "watch")))
+  if response ~= nil then return response end
+  return nil, err
 end
 
 ---------------------------------------------------------------------------------------------------
