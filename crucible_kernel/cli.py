@@ -1,6 +1,7 @@
 """crucible-kernel: the command line.
 
 crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE]
+    [--no-sessions | --sessions-file FILE [--sessions-mode MODE] [--sessions-speed FACTOR]]
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ def _positive_float(value: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
     if not number > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value!r}")
+    return number
+
+
+def _speed(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a speed factor: {value!r}") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"the speed factor must be 0 or more, got {value!r}")
     return number
 
 
@@ -67,6 +78,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="cap on the Lua heap, e.g. 256M or 2G (default 1G, or $CRUCIBLE_LUA_MAX_MEMORY); "
         "beyond it allocations fail with the Lua error 'not enough memory'",
+    )
+    run.add_argument(
+        "--no-sessions",
+        action="store_true",
+        help='cru.sessions without a session service: every call returns (nil, "no daemon connected")',
+    )
+    run.add_argument(
+        "--sessions-file",
+        metavar="FILE",
+        help="record the agent sessions to FILE (JSON Lines), or replay them from it (see --sessions-mode)",
+    )
+    run.add_argument(
+        "--sessions-mode",
+        choices=("record", "replay", "auto"),
+        help="with --sessions-file: record, replay, or auto (default: replay when FILE exists, else record)",
+    )
+    run.add_argument(
+        "--sessions-speed",
+        type=_speed,
+        default=1.0,
+        metavar="FACTOR",
+        help="replay speed: 1 as recorded (the default), 2 twice as fast, 0 as fast as possible",
     )
     install = commands.add_parser(
         "install",
@@ -140,7 +173,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"crucible-kernel: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
-        options = RunOptions(timeout=args.timeout, max_memory=args.max_memory)
+        if args.sessions_mode and not args.sessions_file:
+            print("crucible-kernel: --sessions-mode needs --sessions-file", file=sys.stderr)
+            return EXIT_USAGE
+        options = RunOptions(
+            timeout=args.timeout,
+            max_memory=args.max_memory,
+            sessions=not args.no_sessions,
+            sessions_file=args.sessions_file,
+            sessions_mode=args.sessions_mode,
+            sessions_speed=args.sessions_speed,
+        )
         return asyncio.run(run_file(args.file, source, args.args, options))
     return EXIT_USAGE
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 from .runtime import LuaSyntaxError, Runtime, TaskState, TerminalHost
 
@@ -23,6 +24,14 @@ class RunOptions:
     """Seconds of wall time before everything is stopped (exit status 124)."""
     max_memory: int | None = None
     """Cap on the Lua heap in bytes (None: the runtime's default)."""
+    sessions: bool = True
+    """cru.sessions on the in-process session service (False: every call "no daemon connected")."""
+    sessions_file: str | None = None
+    """A recording for the sessions the file creates (JSON Lines)."""
+    sessions_mode: str | None = None
+    """"record", "replay" or "auto" (the default with a file: replay when it exists, else record)."""
+    sessions_speed: float = 1.0
+    """Replay speed factor (0: as fast as possible)."""
 
 
 async def run_file(path: str, source: bytes, args: list[str], options: RunOptions | None = None) -> int:
@@ -31,6 +40,7 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
     timeout = options.timeout
     host = TerminalHost()
     rt = Runtime(host, max_memory=options.max_memory)
+    service = _sessions(rt, options)
     _prepare_globals(rt, path, args)
     try:
         chunk = rt.load(source, "@" + path)
@@ -85,7 +95,25 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
     finally:
         signal.signal(signal.SIGINT, previous)
         await rt.aclose()
+        if service is not None:
+            await service.aclose()
         host.flush()
+
+
+def _sessions(rt: Runtime, options: RunOptions) -> Any:
+    """The session service behind cru.sessions, unless switched off."""
+    if not options.sessions:
+        return None
+    from .sessions import RecordingSettings, SessionService, install
+
+    recording = None
+    if options.sessions_file:
+        recording = RecordingSettings(
+            options.sessions_mode or "auto", options.sessions_file, options.sessions_speed
+        )
+    service = SessionService(recording=recording, socket_path=os.environ.get("CRUCIBLE_SOCKET") or None)
+    install(rt, service)
+    return service
 
 
 def _prepare_globals(rt: Runtime, path: str, args: list[str]) -> None:
