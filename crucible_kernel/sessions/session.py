@@ -178,7 +178,7 @@ class LocalSession(Session):
         self._check_live()
         if self.state == "paused":
             raise SessionError(f"Session is paused: {self.id} (resume it to send messages)")
-        if self.agent_config is None:
+        if self.agent_config is None and self.replay is None:  # in replay the recording answers
             raise SessionError(f"No agent configured for session: {self.id}")
         if self._task is not None and not self._task.done():
             raise SessionError(f"Concurrent request in progress for session: {self.id}")
@@ -261,7 +261,7 @@ class LocalSession(Session):
 
     async def complete(self, prompt: str, system: str | None, timeout: float) -> str:
         self._check_live()
-        if self.agent_config is None:
+        if self.agent_config is None and self.replay is None:
             raise SessionError(f"No agent configured for session: {self.id}")
         try:
             async with asyncio.timeout(timeout):
