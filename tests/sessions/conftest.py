@@ -8,6 +8,8 @@ from crucible_kernel.runtime import Runtime
 from crucible_kernel.sessions import SessionService, install
 from tests.runtime.conftest import Lua, RecordingHost
 
+from .servers import chat_server  # noqa: F401 (a fixture)
+
 
 @pytest.fixture
 def service() -> SessionService:

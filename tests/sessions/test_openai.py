@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .servers import CHUNKS, KEY, chat_server  # noqa: F401
+from .servers import CHUNKS, KEY
 
 EVENTS = """
 local endpoint, model, env = ...
