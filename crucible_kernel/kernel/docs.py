@@ -44,7 +44,11 @@ __all__ = [
 ]
 
 INTERNAL_PREFIX = "=crucible/"  # chunk names of the runtime's own Lua (engine.Runtime._chunk)
-LUA_DIRS = ("crucible_kernel.runtime", "crucible_kernel.kernel")  # packages with a lua/ folder
+LUA_DIRS = (
+    "crucible_kernel.runtime",
+    "crucible_kernel.kernel",
+    "crucible_kernel.sessions",
+)  # with a lua/ folder
 
 
 # Doc comments ------------------------------------------------------------------------------------

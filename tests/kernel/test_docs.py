@@ -171,3 +171,27 @@ def test_parse_block_reads_a_cell_doc_comment():
     assert doc.summary == "Greets."
     assert doc.params == (Param("name", "string", "who"),)
     assert doc.returns == (Return("string", ""),)
+
+
+async def test_every_function_of_cru_sessions_has_a_description_stubs_and_real(lua):
+    from crucible_kernel.sessions import SessionService, install
+
+    rt = lua.runtime
+    stubs = public_functions(rt, {"cru.sessions": rt.lua.globals()[b"cru"][b"sessions"]})
+    assert len(stubs) == 28
+    service = SessionService()
+    install(rt, service)
+    task = await lua.run(
+        "local s = cru.sessions.create({provider = 'echo', delay = 0})"
+        " return s, cru.sessions.subscribe(s.id), cru.sessions.send_and_collect(s.id, 'hi')"
+    )
+    session, next_event, next_part = task.results[:3]
+    roots = {"cru.sessions": rt.lua.globals()[b"cru"][b"sessions"], "session": session}
+    functions = [*public_functions(rt, roots), ("next_event", next_event), ("next_part", next_part)]
+    paths = {path for path, _ in functions}
+    assert {"cru.sessions.create", "cru.sessions.subscribe", "cru.sessions.watch", "next_event"} <= paths
+    missing = sorted(
+        path for path, fn in [*stubs, *functions] if not ((doc := doc_of(rt, fn)) and doc.summary)
+    )
+    assert missing == [], "functions without a doc comment: " + ", ".join(missing)
+    await service.aclose()
