@@ -68,7 +68,7 @@ class LiveView:
     def bind(self, display_id: str, parent: dict[str, Any] | None) -> None:
         """Start following the session; the view's output is `display_id`, parented to `parent`."""
         self.display_id, self.parent = display_id, parent
-        self._last = time.monotonic()
+        self._last = float("-inf")  # the first change goes out at once
         self.session.transcript.listeners.append(self._changed)
         if self._over():
             self.close()

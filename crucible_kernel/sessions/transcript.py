@@ -18,6 +18,7 @@ __all__ = ["Block", "Transcript", "Turn", "brief", "markdown", "plain"]
 Listener = Callable[["Transcript", str], None]
 
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+COMPACT_AT = 512  # streamed parts of a block joined into one string past this many
 
 
 class Block:
@@ -81,11 +82,15 @@ class Transcript:
     def apply(self, kind: str, data: dict[str, Any]) -> None:
         """Take one event into account, then tell the listeners."""
         if kind == "text_delta":
-            turn = self.current or self._turn("", "")
+            turns = self.turns
+            turn = turns[-1] if turns else self._turn("", "")
             blocks = turn.blocks
             chunk = data.get("content") or data.get("text") or ""
             if blocks and blocks[-1].kind == "text":
-                blocks[-1].parts.append(chunk)
+                parts = blocks[-1].parts
+                parts.append(chunk)
+                if len(parts) >= COMPACT_AT:  # a long stream keeps one string, not 100,000
+                    parts[:] = ["".join(parts)]
             else:
                 block = Block("text")
                 block.parts.append(chunk)

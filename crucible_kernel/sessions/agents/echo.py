@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from . import AgentError, Turn
+from . import YIELD_EVERY, AgentError, Turn
 
 __all__ = ["EchoAgent", "tokens"]
 
@@ -30,9 +31,9 @@ _TOKEN = re.compile(r"\S+\s*|\s+")
 _call_ids = itertools.count(1)
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str) -> Iterator[str]:
     """Words with their trailing white space: they add up to `text` exactly."""
-    return _TOKEN.findall(text)
+    return (m.group() for m in _TOKEN.finditer(text))
 
 
 def _number(value: Any, default: float) -> float:
@@ -72,10 +73,7 @@ class EchoAgent:
             elif "permission" in step:
                 await self._tool(turn, step, ask=True)
             elif "text" in step:
-                for token in tokens(str(step["text"])):
-                    await turn.pace(self.delay)
-                    turn.text(token)
-                    completion += 1
+                completion += await self._stream(turn, str(step["text"]))
             elif "thinking" in step:
                 await turn.pace(self.delay)
                 turn.emit("thinking", {"content": str(step["thinking"])})
@@ -84,12 +82,28 @@ class EchoAgent:
             elif "error" in step:
                 await turn.pace(self.delay)
                 raise AgentError(str(step["error"]))
-        prompt = len(tokens(turn.message)) + len(tokens(self.system_prompt))
+        prompt = sum(1 for _ in tokens(turn.message)) + sum(1 for _ in tokens(self.system_prompt))
         turn.usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+
+    async def _stream(self, turn: Turn, text: str) -> int:
+        """Stream `text` token by token; returns the number of tokens."""
+        delay, resumed, publish = self.delay, turn.session.resumed, turn.session.publish
+        count = since_yield = 0
+        for token in tokens(text):
+            if delay > 0 or not resumed.is_set():
+                await turn.pace(delay)
+            else:  # the hot path of a fast stream: no coroutine per token
+                since_yield += 1
+                if since_yield >= YIELD_EVERY:
+                    since_yield = 0
+                    await asyncio.sleep(0)
+            publish("text_delta", {"content": token})
+            count += 1
+        return count
 
     async def _tool(self, turn: Turn, step: dict[str, Any], ask: bool = False) -> None:
         tool = str(step["permission"] if ask else step["tool"])
