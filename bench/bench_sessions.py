@@ -144,7 +144,8 @@ os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
 
 KERNEL_CELLS = {
     "crucible-lua": (
-        f's = cru.sessions.create({{provider = "echo", delay = 0, replies = {{string.rep("w ", {EVENTS})}}}})',
+        f's = cru.sessions.create({{provider = "echo", delay = 0, '
+        f'replies = {{string.rep("w ", {EVENTS})}}}})',
         'cru.sessions.send_message(s.id, "go") cru.sessions.watch(s.id);',
     ),
     "python3": (
@@ -246,7 +247,7 @@ def main() -> None:
         asyncio.run(in_process()),
     )
     print_table(
-        f"The same stream shown live in the kernel, against the IPython kernel (median of 3 runs each)",
+        "The same stream shown live in the kernel, against the IPython kernel (median of 3 runs each)",
         in_kernel(),
     )
 
