@@ -77,7 +77,7 @@ async def _sessions_magic(kernel: CrucibleKernel, args: str) -> Reply:
             service.recording = RecordingSettings(command, path, speed)
             _print(
                 kernel,
-                f"Sessions created from now on: {command} {path}"
+                f"Sessions created from now on: {command} {rest[0]}"
                 + (f" (speed {speed:g})" if command != "record" else ""),
             )
         elif command == "live" and not rest:
