@@ -97,8 +97,9 @@ class Transcript:
                 blocks.append(block)
         else:
             self._apply_other(kind, data)
-        for listener in self.listeners:
-            listener(self, kind)
+        if self.listeners:
+            for listener in tuple(self.listeners):  # a copy: listeners may remove themselves
+                listener(self, kind)
 
     def end(self) -> None:
         """The session has ended (end_session)."""

@@ -55,12 +55,13 @@ class Views:
 
         def listener(t: Transcript, kind: str) -> None:
             follower.update()
+            if turn.finished or t.ended:  # after an interrupt too: the turn's end is written
+                transcript.listeners.remove(listener)
 
         follower.update()
         transcript.listeners.append(listener)
-        try:
-            await wait_turn(transcript, turn)
-        finally:
+        await wait_turn(transcript, turn)
+        if listener in transcript.listeners:
             transcript.listeners.remove(listener)
             follower.update()
 

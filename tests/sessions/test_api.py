@@ -477,3 +477,38 @@ async def test_a_session_displays_as_its_transcript_on_a_plain_host(lua):
     )
     shown = lua.host.displays[-1]["data"]
     assert "you: hi" in shown["text/plain"] and "Echo: hi" in shown["text/markdown"]
+
+
+async def test_interrupting_a_cell_that_watches_cancels_the_turn_and_the_text_says_so(lua):
+    import asyncio
+
+    sid = await new_session(lua, "provider = 'echo', delay = 0.01")
+    task = lua.start(
+        f"cru.sessions.send_message('{sid}', string.rep('word ', 100)) return cru.sessions.watch('{sid}')"
+    )
+    while b"word word" not in lua.host.stdout:
+        await asyncio.sleep(0.01)
+    lua.runtime.interrupt()
+    await task.wait()
+    assert task.stop == "interrupted"
+    assert lua.host.out.endswith("[cancelled]\n")
+    assert await lua.eval(f"return cru.sessions.get('{sid}').state") == "active"
+    assert (
+        await lua.eval(f"cru.sessions.send_message('{sid}', 'x') return cru.sessions.watch('{sid}')")
+        == "Echo: x"
+    )
+
+
+async def test_interrupting_a_cell_reading_next_event_cancels_the_turn(lua):
+    import asyncio
+
+    sid = await new_session(lua, "provider = 'echo', delay = 0.01")
+    task = lua.start(
+        f"local n = cru.sessions.subscribe('{sid}') cru.sessions.send_message('{sid}', string.rep('w ', 100))"
+        " while true do n() end"
+    )
+    await asyncio.sleep(0.1)
+    lua.runtime.interrupt()
+    await task.wait()
+    assert task.stop == "interrupted"
+    assert await lua.eval(f"return (cru.sessions.cancel('{sid}'))") is False  # nothing left to cancel
