@@ -102,3 +102,75 @@ def test_an_interrupt_cancels_the_turn_and_the_view_says_cancelled(fresh_kernel:
     assert state == "active"
     again = k.execute('cru.sessions.send_message(s.id, "again") return cru.sessions.watch(s.id)')
     assert again.result == "Echo: again"
+
+
+def test_record_then_replay_through_the_magics_and_a_mismatch_names_session_and_message(
+    fresh_kernel, tmp_path
+):
+    k = fresh_kernel
+    recording = tmp_path / "nb.jsonl"
+    assert k.execute(f"%sessions record {recording}").content["status"] == "ok"
+    k.execute('r = cru.sessions.create({provider = "echo", delay = 0, replies = {"Recorded."}})')
+    recorded = k.execute('cru.sessions.send_message(r.id, "hi") return cru.sessions.watch(r.id)').result
+    assert k.execute(f"%sessions replay {recording} 0").content["status"] == "ok"
+    k.execute('p = cru.sessions.create({provider = "echo", delay = 0, replies = {"Live."}})')
+    replayed = k.execute('cru.sessions.send_message(p.id, "hi") return cru.sessions.watch(p.id)').result
+    assert replayed == recorded == "Recorded."  # the recording answers, not the live agent
+    k.execute('q = cru.sessions.create({provider = "echo"})')
+    run = k.execute("%%session\nnot recorded")
+    assert run.content["status"] == "error"
+    assert (
+        'holds no message "not recorded"' in run.content["evalue"] and str(recording) in run.content["evalue"]
+    )
+    assert k.execute("%sessions live").content["status"] == "ok"
+    assert k.execute("%sessions replay /no/such/file.jsonl").content["ename"] == "UsageError"
+
+
+def test_sessions_provider_sets_the_default_agent(fresh_kernel):
+    k = fresh_kernel
+    run = k.execute("%sessions provider ollama model=llama3.2 timeout=5")
+    assert run.stream().strip() == "Default agent: ollama/llama3.2"
+    k.execute("d = cru.sessions.create({}) cru.sessions.configure_agent(d.id, {system_prompt = 'x'})")
+    assert "ollama/llama3.2" in k.execute("%sessions").stream()
+    assert k.execute("%sessions provider nope").content["ename"] == "SessionError"
+    assert k.execute("%sessions frobnicate").content["ename"] == "UsageError"
+
+
+def test_sessions_connect_creates_sessions_in_a_daemon(fresh_kernel, tmp_path):
+    import asyncio
+    import threading
+
+    from tests.sessions.fake_daemon import FakeDaemon
+
+    loop = asyncio.new_event_loop()
+    daemon = FakeDaemon(str(tmp_path / "crucible.sock"))
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(daemon.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        k = fresh_kernel
+        assert k.execute(f"%sessions connect {daemon.path}").content["status"] == "ok"
+        k.execute(
+            "r = cru.sessions.create({}) cru.sessions.configure_agent(r.id, "
+            "{agent_type = 'internal', provider = 'ollama', model = 'llama3', system_prompt = ''})"
+        )
+        assert (
+            k.execute('cru.sessions.send_message(r.id, "hi") return cru.sessions.watch(r.id)').result
+            == "daemon says: hi"
+        )
+        assert "session.send_message" in [r["method"] for r in daemon.requests]
+        assert k.execute("%sessions disconnect").content["status"] == "ok"
+        assert k.execute("cru.sessions.create({provider = 'echo'}).id:sub(1, 5)").result == "chat-"
+    finally:
+        asyncio.run_coroutine_threadsafe(daemon.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
