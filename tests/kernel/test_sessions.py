@@ -119,9 +119,8 @@ def test_record_then_replay_through_the_magics_and_a_mismatch_names_session_and_
     k.execute('q = cru.sessions.create({provider = "echo"})')
     run = k.execute("%%session\nnot recorded")
     assert run.content["status"] == "error"
-    assert (
-        'holds no message "not recorded"' in run.content["evalue"] and str(recording) in run.content["evalue"]
-    )
+    evalue = run.content["evalue"]  # a session the recording does not have, with its message
+    assert str(recording) in evalue and "has no session for chat-" in evalue and '"not recorded"' in evalue
     assert k.execute("%sessions live").content["status"] == "ok"
     assert k.execute("%sessions replay /no/such/file.jsonl").content["ename"] == "UsageError"
 
