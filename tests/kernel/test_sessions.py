@@ -173,3 +173,11 @@ def test_sessions_connect_creates_sessions_in_a_daemon(fresh_kernel, tmp_path):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def test_help_on_cru_sessions_and_the_magics_in_lsmagic(kernel):
+    run = kernel.execute("?cru.sessions.subscribe")
+    page = run.content["payload"][0]["data"]["text/plain"]
+    assert "next_event" in page and "session_id" in page
+    listing = kernel.execute("%lsmagic").stream()
+    assert "%sessions" in listing and "%%session [ID]" in listing
