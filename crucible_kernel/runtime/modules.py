@@ -1,9 +1,14 @@
-"""The cru.* namespaces, installed into a Runtime in the reference's registration order (§2)."""
+"""The cru.* namespaces, installed into a Runtime in the reference's registration order (§2).
+
+Two module sets, as in the reference: the daemon's plugin VM ("daemon", what cells and
+`crucible-kernel run` get) and the bare executor that `cru plugin test` runs suites in ("bare":
+no cru.ws, no cru.oq, none of the daemon loader's additions, and none of our notebook output).
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from . import display, http, json, spawn, stdio, timer, ws
 from .convert import text
@@ -15,8 +20,14 @@ if TYPE_CHECKING:
 # registered as cru.<name> and crucible.<name>.
 PURE_LUA = ("retry", "emitter", "check", "service", "qol")  # they find each other via `cru` at call time
 
+VM = Literal["daemon", "bare"]
+VMS: tuple[VM, ...] = ("daemon", "bare")
 
-def install(rt: Runtime) -> None:
+
+def install(rt: Runtime, vm: VM = "daemon") -> None:
+    """Install the namespaces of `vm`: "daemon" (the plugin VM) or "bare" (the test runner's)."""
+    if vm not in VMS:
+        raise ValueError(f"unknown module set {vm!r}: use one of {', '.join(VMS)}")
     stdio.install(rt)
     host = rt.host
 
@@ -33,5 +44,8 @@ def install(rt: Runtime) -> None:
         for name, value in rt.lua_module(file).items():
             rt.register(text(name), value)
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
-    ws.install(rt)  # the daemon plugin loader adds cru.ws last
+    if vm == "bare":
+        return
+    # Added only by the daemon's plugin loader, after the bare executor's modules.
+    ws.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
