@@ -40,6 +40,10 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
     timer.install(rt)
     spawn.install(rt)
     rt.register("ratelimit", rt.lua_module("ratelimit", {"monotonic": time.monotonic}))
+    # The test API opens the reference's Lua stdlib: globals in every VM (reference §2, §8.3).
+    for name, value in rt.lua_module("testing").items():
+        rt.lua.globals()[name] = value
+    rt.lua.globals()[b"test_mocks"] = rt.lua_module("test_mocks")
     for file in PURE_LUA:
         for name, value in rt.lua_module(file).items():
             rt.register(text(name), value)
