@@ -60,6 +60,8 @@ class CrucibleKernel(Kernel):
         self.sources: dict[str, str] = {}
         """Cell code by chunk name ("cell[3]"), for showing the source of cell functions."""
         self._silent_count = 0
+        self.side_runs: set[Any] = set()
+        """Work running in a Lua state of its own (a %test suite); interrupts reach it too."""
         self._setup_comms()
 
     @property
@@ -101,6 +103,8 @@ class CrucibleKernel(Kernel):
         # the main one; Runtime.interrupt is safe to call from here.
         if self._runtime is not None:
             self._runtime.interrupt()
+        for run in list(self.side_runs):
+            run.interrupt()
         self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
 
     async def create_subshell_request(self, socket: Any, ident: Any, parent: Any) -> None:
@@ -282,6 +286,8 @@ class CrucibleKernel(Kernel):
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._runtime is not None:
             self._runtime.interrupt()
+        for run in list(self.side_runs):
+            run.interrupt()
 
     def _refuse(self, reply_type: str, socket: Any, ident: Any, parent: Any) -> None:
         content = {

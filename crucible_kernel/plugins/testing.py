@@ -31,6 +31,7 @@ __all__ = [
     "EXIT_OK",
     "Failure",
     "LoadFailure",
+    "Outcome",
     "SuiteResult",
     "SuiteRun",
     "discover",
@@ -76,6 +77,15 @@ class Failure:
 
 
 @dataclass
+class Outcome:
+    """One test and how it ended: "passed", "failed" or "pending"."""
+
+    name: str
+    suite: str | None
+    status: str
+
+
+@dataclass
 class LoadFailure:
     """A test file (or the plugin's init.fnl) that could not be loaded."""
 
@@ -99,6 +109,8 @@ class SuiteResult:
     interrupted: bool = False
     files: list[str] = field(default_factory=list)
     """The test files, in the order they were loaded."""
+    tests: list[Outcome] = field(default_factory=list)
+    """Every test that was registered, in the order it ran."""
 
     @property
     def exit_code(self) -> int:
@@ -266,6 +278,8 @@ def _fill(result: SuiteResult, table: Any, root: Path) -> None:
             failure.path = str(path) if path else None
             failure.source = _source_line(path, failure.line)
         result.failures.append(failure)
+    for entry in _items(table[b"tests"]):
+        result.tests.append(Outcome(text(entry[b"name"]), _opt(entry[b"suite"]), text(entry[b"status"])))
     for entry in _items(table[b"load_failures"]):
         failure = LoadFailure(file=text(entry[b"file"]), error=text(entry[b"error"]))
         # A syntax or runtime error in the file says where: "<path>:<line>: ..."

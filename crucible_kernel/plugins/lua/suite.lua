@@ -144,9 +144,14 @@ local function everything()
       file = text_or_nil(e.file), line = text_or_nil(e.line),
     })
   end
+  local outcomes = {}
+  for _, t in ipairs(results.tests or {}) do
+    insert(outcomes, {name = tostring(t.name), suite = text_or_nil(t.suite), status = tostring(t.status)})
+  end
   return {
     passed = tonumber(results.passed) or 0, failed = tonumber(results.failed) or 0,
     pending = tonumber(results.pending) or 0, failures = failures, load_failures = load_failures,
+    tests = outcomes,
   }
 end
 

@@ -223,15 +223,20 @@ end
 --- Runs every registered test in registration order and returns
 --- `{passed, failed, pending, errors = {{name, suite, error, file, line}, ...}}`, where `suite`
 --- is the path of suite names ("outer / inner") and `file`/`line` come from the error's
---- `file:line:` prefix (nil without one). Prints nothing.
+--- `file:line:` prefix (nil without one). Prints nothing. (Ours also lists every test with its
+--- status in `tests = {{name, suite, status}, ...}`.)
 ---@return table results
 function M.run_tests()
-  local results = {passed = 0, failed = 0, pending = 0, errors = {}}
+  local results = {passed = 0, failed = 0, pending = 0, errors = {}, tests = {}}
   for _, test in ipairs(tests) do
+    local outcome = {name = test.name, suite = suite_path(test.suite)}
+    insert(results.tests, outcome)
     if test.is_pending then
       results.pending = results.pending + 1
+      outcome.status = "pending"
     else
       local passed, err = run_one(test)
+      outcome.status = passed and "passed" or "failed"
       if passed then
         results.passed = results.passed + 1
       else
