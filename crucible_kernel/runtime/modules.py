@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Literal
 
-from . import display, http, json, spawn, stdio, timer, ws
+from . import display, http, json, oq, spawn, stdio, timer, ws
 from .convert import text
 
 if TYPE_CHECKING:
@@ -52,4 +52,5 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         return
     # Added only by the daemon's plugin loader, after the bare executor's modules.
     ws.install(rt)
+    oq.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
