@@ -35,7 +35,7 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         host.log(text(level), text(message))
 
     rt.register("log", rt.lua_module("log", {"log": log}))
-    json.install(rt)
+    json_module = json.install(rt)
     http.install(rt)
     timer.install(rt)
     spawn.install(rt)
@@ -52,5 +52,5 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         return
     # Added only by the daemon's plugin loader, after the bare executor's modules.
     ws.install(rt)
-    oq.install(rt)
+    oq.install(rt, json_module)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 FORMATS = ("json", "yaml", "toml", "toon")
 
 
-def install(rt: Runtime) -> None:
-    json_module = rt.cru[b"json"]
+def install(rt: Runtime, json_module: Any) -> None:
+    """Register cru.oq; `json_module` is lua/json.lua's module (with its internals)."""
     natives = {
         "detect": lambda s: detect(_text(s)).encode(),
         "parse": _guard(lambda s, fmt: parse(_text(s), _text(fmt))),
@@ -39,6 +39,7 @@ def install(rt: Runtime) -> None:
         "format": _guard(lambda s, tool: format_value(_text(s), None if tool is None else _text(tool))),
         "json_encode": json_module[b"encode"],
         "json_decode": json_module[b"decode"],
+        "json_encode_exact": json_module[b"encode_exact"],
         "null": json_module[b"null"],
     }
     rt.register("oq", rt.lua_module("oq", natives), global_name="oq")

@@ -199,3 +199,13 @@ def test_the_format_libraries_are_imported_on_first_use_only():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "a: 1", "['yaml']"]
+
+
+async def test_query_keeps_numbers_exactly(lua):
+    result = await lua.eval(
+        "local r = oq.query({a = 0.1, b = 1.5, c = 1e300, d = 3, e = -2.5e-8, f = 2^53 + 0.0, g = 1.0}, '.')"
+        " return r.a == 0.1, r.b, r.c == 1e300, math.type(r.d), r.e == -2.5e-8, r.f == 2^53,"
+        " math.type(r.g)"
+    )
+    # jq's numbers are doubles and it writes an integral one as an integer, so 1.0 comes back as 1
+    assert result == (True, 1.5, True, "integer", True, True, "integer")

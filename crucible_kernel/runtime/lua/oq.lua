@@ -15,7 +15,7 @@ local engine, native = ...
 local raise, bad_argument, as_string = engine.raise, engine.bad_argument, engine.as_string
 local type = type
 local lower = string.lower
-local encode, decode = native.json_encode, native.json_decode
+local encode, decode, encode_exact = native.json_encode, native.json_decode, native.json_encode_exact
 
 local M = {null = native.null}
 
@@ -130,7 +130,8 @@ end
 ---@return any result
 function M.query(value, filter)
   local program = string_arg(2, "query", filter)
-  local results = from_json(checked(native.query(to_json(value), program)))
+  -- jq reads the document, nobody else: floats need not be written in their shortest form
+  local results = from_json(checked(native.query(encode_exact(value), program)))
   if #results == 1 then return results[1] end
   return results
 end
