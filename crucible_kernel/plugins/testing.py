@@ -202,6 +202,8 @@ class SuiteRun:
             )
             if task.state is TaskState.DONE:
                 _fill(result, task.results[0], root)
+            elif task.stop == "exit":  # a test called os.exit: the run cannot go on
+                result.message = f"a test called os.exit({task.exit_code}), which ends the run"
             elif task.state is TaskState.CANCELLED:
                 result.interrupted = True
             else:  # the runner itself broke (e.g. a test file replaced run_tests with something else)

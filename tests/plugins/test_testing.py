@@ -277,3 +277,12 @@ async def test_a_broken_compiler_is_reported_as_such(monkeypatch, tmp_path):
 async def test_print_output_goes_to_the_host_and_nothing_else_does(name):
     _, host = await run(name)
     assert host.stderr == b"" and host.logs == []
+
+
+async def test_os_exit_in_a_test_ends_the_run_with_a_message(tmp_path):
+    (tmp_path / "exits_test.lua").write_text(
+        'describe("d", function() it("exits", function() os.exit(3) end) end)'
+    )
+    result, _ = await run(tmp_path / "exits_test.lua")
+    assert result.message == "a test called os.exit(3), which ends the run"
+    assert result.exit_code == 2 and not result.interrupted
