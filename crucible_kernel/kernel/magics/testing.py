@@ -9,15 +9,15 @@ notebook run headless (nbclient, `crucible-kernel execute`) stops there.
 
 from __future__ import annotations
 
-import html
-import shlex
 from typing import TYPE_CHECKING
 
-from ...plugins.testing import SuiteResult, SuiteRun
 from . import OK, Reply, line_magic
 
 if TYPE_CHECKING:
+    from ...plugins.testing import SuiteResult
     from ..kernel import CrucibleKernel
+
+# The runner and the table's helpers are imported on first use: kernel start-up stays short.
 
 USAGE = "usage: %test PATH [--filter TEXT]"
 
@@ -26,6 +26,8 @@ STATUS_STYLE = {"passed": "color:#1a7f37", "failed": "color:#cf222e", "pending":
 
 @line_magic("test", "%test PATH [--filter TEXT]  run a plugin's Lua tests in a fresh Lua state")
 async def _test(kernel: CrucibleKernel, args: str) -> Reply:
+    from ...plugins.testing import SuiteRun
+
     try:
         path, filter_text = _parse(args)
     except ValueError as exc:
@@ -49,6 +51,8 @@ async def _test(kernel: CrucibleKernel, args: str) -> Reply:
 
 
 def _parse(args: str) -> tuple[str, str | None]:
+    import shlex
+
     words = shlex.split(args)
     path: str | None = None
     filter_text: str | None = None
@@ -120,6 +124,8 @@ def _text(result: SuiteResult, table: list[tuple[str, ...]]) -> str:
 
 
 def _html(result: SuiteResult, table: list[tuple[str, ...]]) -> str:
+    import html
+
     esc = html.escape
     parts = ['<div class="crucible-test-results">']
     if table:
