@@ -2,6 +2,7 @@
 
 crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE]
     [--no-sessions | --sessions-file FILE [--sessions-mode MODE] [--sessions-speed FACTOR]]
+crucible-kernel test PATH [--filter TEXT] [--json]
 """
 
 from __future__ import annotations
@@ -101,6 +102,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="replay speed: 1 as recorded (the default), 2 twice as fast, 0 as fast as possible",
     )
+    test = commands.add_parser(
+        "test",
+        help="run a plugin's Lua test suite (as Crucible's `cru plugin test`)",
+        description=(
+            "Run the *_test.lua and *_test.fnl files of the plugin folder PATH and its tests/ "
+            "folder (or the one test file PATH) in a fresh Lua state, synchronously, with "
+            "describe/it/assert and test_mocks. Prints each failure (suite, test, message, "
+            "file:line and the line's source) on stderr, then 'N passed, N failed, N pending'. "
+            "Exit status: 0 when green, 1 when a test failed, 2 when a file failed to load or "
+            "no test ran, 130 on Ctrl-C (which interrupts the running test). Fennel files need "
+            "a compiler: fennel.lua on the plugin's package.path, <plugin>/vendor/fennel.lua, "
+            "or the file named by $CRUCIBLE_FENNEL."
+        ),
+    )
+    test.add_argument("path", metavar="PATH", help="a plugin folder or one test file")
+    test.add_argument(
+        "--filter", metavar="TEXT", help="run only the tests whose name contains TEXT (plain text)"
+    )
+    test.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result object as JSON on stdout (what Lua prints goes to stderr)",
+    )
     install = commands.add_parser(
         "install",
         help="install the Jupyter kernelspec",
@@ -164,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "execute":
         return _execute(args)
+    if args.command == "test":
+        return asyncio.run(_test(args))
     if args.command == "run":
         from .runner import RunOptions, run_file
 
@@ -186,6 +212,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return asyncio.run(run_file(args.file, source, args.args, options))
     return EXIT_USAGE
+
+
+async def _test(args: argparse.Namespace) -> int:
+    import json
+    import signal
+
+    from .plugins.testing import SuiteRun, format_report
+    from .runtime import TerminalHost
+
+    host = TerminalHost()
+    if args.json:  # keep stdout for the JSON
+        host._out = sys.stderr.buffer
+    suite = SuiteRun(args.path, filter=args.filter, host=host)
+    # A plain handler: it also runs while Lua computes (inside the interrupt hook's call).
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: suite.interrupt())
+    try:
+        result = await suite.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        host.flush()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        details, summary = format_report(result)
+        sys.stderr.write(details)
+        sys.stderr.flush()
+        sys.stdout.write(summary)
+    return result.exit_code
 
 
 def _execute(args: argparse.Namespace) -> int:

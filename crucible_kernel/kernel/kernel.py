@@ -66,6 +66,8 @@ class CrucibleKernel(Kernel):
         self._silent_count = 0
         self.sessions: KernelSessions | None = None
         """The session service behind cru.sessions (made with the first Lua state)."""
+        self.side_runs: set[Any] = set()
+        """Work running in a Lua state of its own (a %test suite); interrupts reach it too."""
         self._setup_comms()
 
     @property
@@ -107,6 +109,8 @@ class CrucibleKernel(Kernel):
         # the main one; Runtime.interrupt is safe to call from here.
         if self._runtime is not None:
             self._runtime.interrupt()
+        for run in list(self.side_runs):
+            run.interrupt()
         self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
 
     async def create_subshell_request(self, socket: Any, ident: Any, parent: Any) -> None:
@@ -299,6 +303,8 @@ class CrucibleKernel(Kernel):
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._runtime is not None:
             self._runtime.interrupt()
+        for run in list(self.side_runs):
+            run.interrupt()
 
     def _refuse(self, reply_type: str, socket: Any, ident: Any, parent: Any) -> None:
         content = {

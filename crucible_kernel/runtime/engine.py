@@ -67,10 +67,13 @@ class Runtime:
     """A Lua 5.4 state with the cru.* runtime, driven by asyncio.
 
     Create it, then `load` a chunk and `run` it (or `start` it as a task). Everything Lua writes,
-    logs or displays goes to `host`.
+    logs or displays goes to `host`. `vm` picks the module set: "daemon", the plugin VM cells run
+    in, or "bare", the reference's test-runner VM (see modules.py).
     """
 
-    def __init__(self, host: Host | None = None, *, max_memory: int | None = None) -> None:
+    def __init__(
+        self, host: Host | None = None, *, max_memory: int | None = None, vm: str = "daemon"
+    ) -> None:
         self.host = host or Host()
         self.max_memory = max_memory or max_memory_from_env()
         self.lua = lua54.LuaRuntime(
@@ -104,6 +107,7 @@ class Runtime:
                 {
                     b"check_interrupt": self._check_interrupt,
                     b"settle": self._settle,
+                    b"call": self._call_sync,
                     b"token": _Token,
                 }
             )
@@ -112,13 +116,15 @@ class Runtime:
         self._new_task = self.engine[b"task"]
         self._where = self.engine[b"where"]
         self._close = self.engine[b"close"]
+        self._protected = self.engine[b"protected"]  # fetched here: it runs on the main thread
         self.lua.execute(b"cru, crucible = {}, {}")
         self.cru = globals_[b"cru"]
         self.crucible = globals_[b"crucible"]
 
         from . import modules  # the cru.* namespaces; imported late, they build on this object
 
-        modules.install(self)
+        modules.install(self, vm)  # type: ignore[arg-type]  # checked there
+        self.vm = vm
         self.initial_globals = frozenset(k for k in globals_ if isinstance(k, bytes))
         """The global names the runtime itself defines (the rest are the user's)."""
 
@@ -280,6 +286,11 @@ class Runtime:
             except Exception as exc:
                 return (ERR, describe(exc).encode("utf-8", "replace"))
         return None
+
+    def _call_sync(self, fn: Any, *args: Any) -> Any:
+        # engine.run_sync: Lua functions fetched on the main thread run there, where nothing can
+        # yield (one handed in from a coroutine would run on that coroutine's stack).
+        return self._protected(fn, *args)
 
     def _check_interrupt(self) -> bool:
         # Called by the count hook: the only Python that runs while Lua computes.

@@ -394,8 +394,16 @@ local function work(fields)
   return setmetatable(fields, Work)
 end
 
---- The compact JSON text of `value`.
-function M.encode(value)
+-- A float as text that reads back as the same double, without looking for the shortest one:
+-- for JSON that only a program reads (cru.oq hands documents to jq this way).
+local function exact_float_text(x)
+  if x ~= x or x == huge or x == -huge then return "null" end
+  local s = format("%.17g", x)
+  if not find(s, "[.e]") then s = s .. ".0" end
+  return s
+end
+
+local function encode_with(value, float_text)
   local tv = type(value)
   if tv ~= "table" then return scalar(value, tv) end
   local st <close> = work({first = {}, rest = {}, strs = {}, path = {}, floats = {}, nf = 0,
@@ -408,6 +416,16 @@ function M.encode(value)
     buf[at] = float_text(buf[at])
   end
   return concat(buf, "", 1, n)
+end
+
+--- The compact JSON text of `value`.
+function M.encode(value)
+  return encode_with(value, float_text)
+end
+
+--- As encode, with floats written exactly but not in their shortest form (for machines).
+function M.encode_exact(value)
+  return encode_with(value, exact_float_text)
 end
 
 ---------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ local setmetatable, dbg_setmetatable = setmetatable, debug.setmetatable
 local sfind, ssub = string.find, string.sub
 
 local check_interrupt, settle, new_token = native.check_interrupt, native.settle, native.token
+local call_back = native.call
 
 local engine = {}
 
@@ -177,6 +178,22 @@ end
 function engine.await(request)
   if not co_isyieldable() then return resumed(settled(request, settle(request))) end
   return resumed(co_yield(REQ, request))
+end
+
+--- Runs `fn(...)` synchronously, the way the reference's test runner runs suites: Python calls
+--- it on the main Lua thread, where nothing can yield. An async call in it completes if its
+--- result is ready at once and otherwise raises "attempt to yield from outside a coroutine".
+--- The interrupt hook stays armed. Returns fn's results, or re-raises its error value
+--- unchanged (tables stay tables; a stop stops the calling task).
+function engine.run_sync(fn, ...)
+  local r = call_back(fn, ...)
+  if not r[1] then raw_error(r[2], 0) end
+  return unpack(r, 2, r.n)
+end
+
+-- What Python calls for run_sync (fetched from the main thread, so it runs there).
+function engine.protected(fn, ...)
+  return pack(raw_pcall(fn, ...))
 end
 
 ---------------------------------------------------------------------------------------------------
