@@ -5,15 +5,24 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from . import display, http, json, spawn, stdio, timer, ws
+from . import (
+    display,
+    fs,
+    http,
+    json,
+    spawn,
+    stdio,
+    timer,
+    ws,
+)
 from .convert import text
 
 if TYPE_CHECKING:
     from .engine import Runtime
 
 # The pure-Lua namespaces (reference §3.10-3.15): each lua/<file>.lua returns {name = value, ...},
-# registered as cru.<name> and crucible.<name>.
-PURE_LUA = ("retry", "emitter", "check", "service", "qol")  # they find each other via `cru` at call time
+# registered as cru.<name> and crucible.<name>; they find each other via `cru` at call time.
+PURE_LUA = ("retry", "emitter", "check", "service", "qol")
 
 
 def install(rt: Runtime) -> None:
@@ -26,12 +35,19 @@ def install(rt: Runtime) -> None:
     rt.register("log", rt.lua_module("log", {"log": log}))
     json.install(rt)
     http.install(rt)
+    fs.install(rt)
     timer.install(rt)
     spawn.install(rt)
     rt.register("ratelimit", rt.lua_module("ratelimit", {"monotonic": time.monotonic}))
-    for file in PURE_LUA:
-        for name, value in rt.lua_module(file).items():
-            rt.register(text(name), value)
+    pure_lua(rt, PURE_LUA)
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
-    ws.install(rt)  # the daemon plugin loader adds cru.ws last
+    # What the daemon's plugin loader adds, in its order.
+    ws.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
+
+
+def pure_lua(rt: Runtime, files: tuple[str, ...], global_name: str | None = None) -> None:
+    """Register what each lua/<file>.lua returns ({name = value}) under cru and crucible."""
+    for file in files:
+        for name, value in rt.lua_module(file).items():
+            rt.register(text(name), value, global_name=global_name)
