@@ -10,6 +10,7 @@ from . import (
     fs,
     http,
     json,
+    paths,
     spawn,
     stdio,
     timer,
@@ -43,6 +44,7 @@ def install(rt: Runtime) -> None:
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
     # What the daemon's plugin loader adds, in its order.
     ws.install(rt)
+    paths.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
 
 
