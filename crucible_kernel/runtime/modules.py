@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from . import (
+    config,
     display,
     fs,
     http,
@@ -35,6 +36,7 @@ def install(rt: Runtime) -> None:
 
     rt.register("log", rt.lua_module("log", {"log": log}))
     json.install(rt)
+    config.install(rt)  # cru.config (the app store) and crucible.config (plugin sections)
     http.install(rt)
     fs.install(rt)
     timer.install(rt)
