@@ -12,6 +12,7 @@ from . import (
     http,
     json,
     paths,
+    schedule,
     spawn,
     stdio,
     timer,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 # The pure-Lua namespaces (reference §3.10-3.15): each lua/<file>.lua returns {name = value, ...},
 # registered as cru.<name> and crucible.<name>; they find each other via `cru` at call time.
-PURE_LUA = ("retry", "emitter", "check", "service", "qol")
+PURE_LUA = ("retry", "emitter", "check", "service", "qol", "health")
 
 
 def install(rt: Runtime) -> None:
@@ -47,6 +48,7 @@ def install(rt: Runtime) -> None:
     # What the daemon's plugin loader adds, in its order.
     ws.install(rt)
     paths.install(rt)
+    schedule.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
 
 
