@@ -9,6 +9,8 @@ from . import (
     config,
     display,
     fs,
+    handlers,
+    hooks,
     http,
     json,
     paths,
@@ -36,6 +38,7 @@ def install(rt: Runtime) -> None:
         host.log(text(level), text(message))
 
     rt.register("log", rt.lua_module("log", {"log": log}))
+    hooks.install(rt)  # crucible.on_session_start / on_session_end
     json.install(rt)
     config.install(rt)  # cru.config (the app store) and crucible.config (plugin sections)
     http.install(rt)
@@ -49,6 +52,7 @@ def install(rt: Runtime) -> None:
     ws.install(rt)
     paths.install(rt)
     schedule.install(rt)
+    handlers.install(rt)  # crucible.on / cru.on
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
 
 
