@@ -13,9 +13,12 @@ from . import (
     hooks,
     http,
     json,
+    notify,
     paths,
+    publish,
     schedule,
     spawn,
+    status,
     stdio,
     timer,
     ws,
@@ -39,6 +42,7 @@ def install(rt: Runtime) -> None:
 
     rt.register("log", rt.lua_module("log", {"log": log}))
     hooks.install(rt)  # crucible.on_session_start / on_session_end
+    notify.install(rt)  # crucible.notify / notify_once
     json.install(rt)
     config.install(rt)  # cru.config (the app store) and crucible.config (plugin sections)
     http.install(rt)
@@ -52,7 +56,9 @@ def install(rt: Runtime) -> None:
     ws.install(rt)
     paths.install(rt)
     schedule.install(rt)
+    status.install(rt)  # crucible.set_status / clear_status
     handlers.install(rt)  # crucible.on / cru.on
+    publish.install(rt)  # crucible.publish / crucible.options
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
 
 
