@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from . import (
     config,
+    context,
     display,
     fs,
     handlers,
@@ -55,10 +56,14 @@ def install(rt: Runtime) -> None:
     # What the daemon's plugin loader adds, in its order.
     ws.install(rt)
     paths.install(rt)
+    pure_lua(rt, ("graph",), global_name="graph")
+    pure_lua(rt, ("kiln", "storage"))
+    pure_lua(rt, ("ui", "tools"))  # without a daemon: (nil, "no daemon connected")
     schedule.install(rt)
     status.install(rt)  # crucible.set_status / clear_status
     handlers.install(rt)  # crucible.on / cru.on
     publish.install(rt)  # crucible.publish / crucible.options
+    context.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
 
 
