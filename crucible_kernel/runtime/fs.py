@@ -23,10 +23,16 @@ __all__ = ["install"]
 
 # Rust's fs::copy refuses a source that is not a regular file with this text.
 NOT_A_FILE = "the source path is neither a regular file nor a symlink to a regular file"
+# Room kept free in the Lua heap beyond a file's size when reading it.
+HEAP_SLACK = 64 * 1024
 
 
 class FsError(Exception):
     """A failure whose message is ready for Lua."""
+
+
+class TooBig(FsError):
+    """A file that does not fit in the Lua heap's free room (it may after a garbage collection)."""
 
 
 def shown(path: bytes) -> str:
@@ -71,6 +77,8 @@ def install(rt: Runtime) -> None:
         def native(*args: bytes) -> Multi:
             try:
                 return Multi(True, fn(*args))
+            except TooBig as exc:
+                return Multi(False, os.fsencode(str(exc)), True)
             except FsError as exc:
                 return Multi(False, os.fsencode(str(exc)))
             except (OSError, ValueError) as exc:
@@ -78,9 +86,25 @@ def install(rt: Runtime) -> None:
 
         return native
 
+    def check_room(size: int, path: bytes) -> None:
+        # Handing Lua a string bigger than its heap's limit from a native crashes lupa (the
+        # allocation fails outside any protected call), so a file that cannot fit is refused.
+        limit = rt.lua.get_max_memory()
+        if not limit:
+            return
+        room = limit - (rt.lua.get_memory_used() or 0)
+        if size + HEAP_SLACK > room:
+            raise TooBig(
+                f"not enough memory: '{shown(path)}' has {size} bytes and the Lua heap {max(room, 0)} "
+                "free (raise the limit with --max-memory or CRUCIBLE_LUA_MAX_MEMORY)"
+            )
+
     def read(path: bytes) -> bytes:
         with open(path, "rb") as f:
-            return f.read()
+            check_room(os.fstat(f.fileno()).st_size, path)
+            data = f.read()
+        check_room(len(data), path)  # files whose size is not known in advance (/proc, pipes)
+        return data
 
     def write(path: bytes, content: bytes) -> None:
         ensure_parent(path)
@@ -103,9 +127,11 @@ def install(rt: Runtime) -> None:
             os.remove(path)
 
     def listing(path: bytes) -> Any:
+        names = os.listdir(path)
+        check_room(sum(len(n) + 64 for n in names), path)  # a string and a slot per name
         # Sorted, so that listings are the same from one run to the next (the reference gives
         # them in the directory's own order).
-        return rt.lua.table_from(sorted(os.listdir(path)))
+        return rt.lua.table_from(sorted(names))
 
     def copy(src: bytes, dest: bytes) -> None:
         ensure_parent(dest)

@@ -211,3 +211,48 @@ async def test_calls_work_outside_a_coroutine_too(lua, here):
     fs = lua.runtime.cru[b"fs"]
     fs[b"write"](b"sync.txt", b"made synchronously")
     assert fs[b"read"](b"sync.txt") == b"made synchronously"
+
+
+async def test_a_file_bigger_than_the_lua_heap_is_refused_and_the_runtime_lives_on(here):
+    from crucible_kernel.runtime import Runtime
+
+    from .conftest import Lua, RecordingHost
+
+    (here / "big.bin").write_bytes(b"\0" * (24 << 20))
+    host = RecordingHost()
+    rt = Runtime(host, max_memory=16 << 20)
+    try:
+        lua = Lua(rt, host)
+        error = await lua.error('fs.read("big.bin")')
+        assert error.message.startswith(
+            "test[1]:1: not enough memory: 'big.bin' has 25165824 bytes and the Lua heap"
+        )
+        assert error.message.endswith("free (raise the limit with --max-memory or CRUCIBLE_LUA_MAX_MEMORY)")
+        assert await lua.eval("return 1 + 1") == 2
+    finally:
+        await rt.aclose()
+
+
+async def test_a_file_that_fits_once_garbage_is_collected_is_read(here):
+    from crucible_kernel.runtime import Runtime
+
+    from .conftest import Lua, RecordingHost
+
+    (here / "mid.bin").write_bytes(b"x" * (6 << 20))
+    host = RecordingHost()
+    rt = Runtime(host, max_memory=16 << 20)
+    try:
+        lua = Lua(rt, host)
+        code = """
+            collectgarbage("stop")
+            for i = 1, 20 do local s = string.rep("y", (1 << 19) + i) end  -- ~10 MB of garbage
+            local before = collectgarbage("count") * 1024
+            local n = #fs.read("mid.bin")
+            collectgarbage("restart")
+            return n, before
+        """
+        n, before = await lua.eval(code)
+        assert n == 6 << 20
+        assert before + (6 << 20) > 16 << 20  # it did not fit until the garbage went
+    finally:
+        await rt.aclose()

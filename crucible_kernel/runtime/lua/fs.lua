@@ -13,7 +13,7 @@
 
 local engine, native = ...
 local raise, bad_argument, as_string = engine.raise, engine.bad_argument, engine.as_string
-local type = type
+local type, collectgarbage = type, collectgarbage
 
 local fs = {}
 
@@ -35,7 +35,13 @@ end
 ---@param path string
 ---@return string contents
 function fs.read(path)
-  local contents = done(native.read(str(path, 1, "read")))
+  local p = str(path, 1, "read")
+  local ok, contents, may_fit = native.read(p)
+  if not ok and may_fit then -- too big for the heap's free room: it may fit once garbage goes
+    collectgarbage("collect")
+    ok, contents = native.read(p)
+  end
+  contents = done(ok, contents)
   return contents
 end
 
