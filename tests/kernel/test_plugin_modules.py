@@ -81,3 +81,29 @@ def test_a_schedule_keeps_running_between_cells_until_cancelled(kernel):
         time.sleep(0.05)
     assert ticks >= 3
     assert kernel.execute("return cru.schedule.cancel(h)").result == "true"
+
+
+async def test_every_function_plugins_reach_through_crucible_has_a_description():
+    # test_docs checks everything under cru; the hooks, notify, status, publish and the plugin
+    # config live on crucible only.
+    from crucible_kernel.kernel.docs import doc_of, public_functions
+    from crucible_kernel.runtime import Runtime
+
+    rt = Runtime()
+    try:
+        functions = public_functions(rt, {"crucible": rt.crucible})
+        paths = {path for path, _ in functions}
+        assert {
+            "crucible.on_session_start",
+            "crucible.notify_once",
+            "crucible.set_status",
+            "crucible.publish",
+            "crucible.options",
+            "crucible.config.get",
+            "crucible.on",
+            "crucible.fs.rename",
+        } <= paths
+        missing = sorted(path for path, fn in functions if not ((doc := doc_of(rt, fn)) and doc.summary))
+        assert missing == [], "functions without a doc comment: " + ", ".join(missing)
+    finally:
+        await rt.aclose()
