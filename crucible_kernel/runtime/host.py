@@ -39,6 +39,27 @@ class Host:
     def clear_output(self, wait: bool = False) -> None:
         """Clear the current output (after the next output arrives, with `wait`)."""
 
+    def notify(self, message: str, kind: str, progress: tuple[int, int] | None = None) -> None:
+        """Show a plugin's notification (crucible.notify): `kind` is "toast", "warning" or
+        "progress" (with `progress` = (current, total)). By default, a log line."""
+        text = message if progress is None else f"{message} ({progress[0]}/{progress[1]})"
+        self.log("warn" if kind == "warning" else "info", text)
+
+    def status(self, session: str, key: str, entry: dict[str, Any] | None) -> None:
+        """A plugin set (`entry`: plugin, text, level, progress) or cleared (None) the status slot
+        `key` of `session` (crucible.set_status / clear_status). By default, a log line."""
+        if entry is None:
+            self.log("info", f"status {key} ({session}): cleared")
+            return
+        level = entry.get("level")
+        text = f"status {key} ({session}): {entry.get('text', '')}"
+        progress = entry.get("progress")
+        if progress is True:
+            text += " [...]"
+        elif isinstance(progress, float):
+            text += f" [{progress:.0%}]"
+        self.log(level if level in ("warn", "error") else "info", text)
+
     async def read_line(self, prompt: str, password: bool = False) -> str | None:
         """Ask the user for one line of input; None at end of input."""
         return None

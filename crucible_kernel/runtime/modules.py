@@ -10,15 +10,34 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Literal
 
-from . import display, http, json, oq, spawn, stdio, timer, ws
+from . import (
+    config,
+    context,
+    display,
+    fs,
+    handlers,
+    hooks,
+    http,
+    json,
+    notify,
+    oq,
+    paths,
+    publish,
+    schedule,
+    spawn,
+    status,
+    stdio,
+    timer,
+    ws,
+)
 from .convert import text
 
 if TYPE_CHECKING:
     from .engine import Runtime
 
 # The pure-Lua namespaces (reference §3.10-3.15): each lua/<file>.lua returns {name = value, ...},
-# registered as cru.<name> and crucible.<name>.
-PURE_LUA = ("retry", "emitter", "check", "service", "qol")  # they find each other via `cru` at call time
+# registered as cru.<name> and crucible.<name>; they find each other via `cru` at call time.
+PURE_LUA = ("retry", "emitter", "check", "service", "qol", "health")
 
 VM = Literal["daemon", "bare"]
 VMS: tuple[VM, ...] = ("daemon", "bare")
@@ -35,8 +54,12 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         host.log(text(level), text(message))
 
     rt.register("log", rt.lua_module("log", {"log": log}))
+    hooks.install(rt)  # crucible.on_session_start / on_session_end
+    notify.install(rt)  # crucible.notify / notify_once
     json_module = json.install(rt)
+    config.install(rt)  # cru.config (the app store) and crucible.config (plugin sections)
     http.install(rt)
+    fs.install(rt)
     timer.install(rt)
     spawn.install(rt)
     rt.register("ratelimit", rt.lua_module("ratelimit", {"monotonic": time.monotonic}))
@@ -44,14 +67,28 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
     for name, value in rt.lua_module("testing").items():
         rt.lua.globals()[name] = value
     rt.lua.globals()[b"test_mocks"] = rt.lua_module("test_mocks")
-    for file in PURE_LUA:
-        for name, value in rt.lua_module(file).items():
-            rt.register(text(name), value)
+    pure_lua(rt, PURE_LUA)
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
     if vm == "bare":
         return
-    # Added only by the daemon's plugin loader, after the bare executor's modules.
+    # What the daemon's plugin loader adds, in its order.
     ws.install(rt)
     oq.install(rt, json_module)
+    paths.install(rt)
+    pure_lua(rt, ("graph",), global_name="graph")
+    pure_lua(rt, ("kiln", "storage"))
     rt.register("sessions", rt.lua_module("sessions"))  # stubs (see lua/sessions.lua)
+    pure_lua(rt, ("ui", "tools"))  # without a daemon: (nil, "no daemon connected")
+    schedule.install(rt)
+    status.install(rt)  # crucible.set_status / clear_status
+    handlers.install(rt)  # crucible.on / cru.on
+    publish.install(rt)  # crucible.publish / crucible.options
+    context.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
+
+
+def pure_lua(rt: Runtime, files: tuple[str, ...], global_name: str | None = None) -> None:
+    """Register what each lua/<file>.lua returns ({name = value}) under cru and crucible."""
+    for file in files:
+        for name, value in rt.lua_module(file).items():
+            rt.register(text(name), value, global_name=global_name)

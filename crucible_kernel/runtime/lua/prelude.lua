@@ -347,4 +347,18 @@ end
 --- Runs `fn` with the arguments and returns its results, or raises where `fn` raised.
 engine.pack, engine.unpack = pack, unpack
 
+---------------------------------------------------------------------------------------------------
+-- Ownership. Everything a piece of code registers (crucible.on handlers, session hooks,
+-- schedules, publications, options, statuses) is tagged with the owner current at registration,
+-- so that re-running a cell or reloading a plugin can remove what the previous run registered
+-- (each registry has an `unregister_owner(owner)`). Registries look this function up in the
+-- engine table at each call, so whoever tracks the running cell or plugin may replace it.
+
+--- The owner of what the running code registers: a string naming it, or nil when nothing
+--- tracks one (the default, until cells and plugins claim their registrations).
+---@return string|nil owner
+function engine.current_owner()
+  return nil
+end
+
 return engine
