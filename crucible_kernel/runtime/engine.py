@@ -93,6 +93,10 @@ class Runtime:
         self.foreground: LuaTask | None = None
         """The task an interrupt stops (the main chunk, the running cell)."""
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        self.task_listeners: list[Callable[[LuaTask, str], None]] = []
+        """Called with (task, "started" | "finished") as tasks start and end: "started" runs in
+        the task's own context (its owner, its output routing)."""
+        self._spared: LuaTask | None = None  # a service an interrupt found computing, once
         self._current: LuaTask | None = None  # the task whose Lua is executing right now
         self._interrupt_flag = False
         self._poll = self.host.poll
@@ -201,10 +205,16 @@ class Runtime:
         """Stop the foreground task and whatever Lua is computing now.
 
         Safe to call from any thread and from a signal handler. Tasks that are merely waiting
-        (spawned tasks, services) keep running.
+        (spawned tasks, services) keep running. A service (task kind "service") that happens to
+        be computing is spared; only if it still holds the loop at the next interrupt (a busy
+        loop the loop never got back from) is it stopped.
         """
-        if self._current is not None:
-            self._interrupt_flag = True  # seen by the count hook within ~10k instructions
+        current = self._current
+        if current is not None:
+            if current.kind == "service" and self._spared is not current:
+                self._spared = current
+            else:
+                self._interrupt_flag = True  # seen by the count hook within ~10k instructions
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._interrupt_foreground)
@@ -302,6 +312,7 @@ class Runtime:
 
     def _interrupt_foreground(self) -> None:
         self._interrupt_flag = False
+        self._spared = None  # the loop turned: a spared service was not hogging it
         if self.foreground is not None:
             self.foreground.cancel("interrupted")
 
@@ -310,6 +321,8 @@ class Runtime:
             self._close(task_id)
 
     def _task_started(self, task: LuaTask) -> None:
+        for listener in self.task_listeners:
+            listener(task, "started")
         self.host.task_event(task, "started")
 
     def _task_finished(self, task: LuaTask) -> None:
@@ -319,4 +332,6 @@ class Runtime:
             self.host.exit_requested(task.exit_code or 0)
         elif task.kind == "spawn" and task.state is TaskState.FAILED and task.error is not None:
             self.host.log("warn", f"Spawned Lua task error: {task.error.traceback}")
+        for listener in self.task_listeners:
+            listener(task, "finished")
         self.host.task_event(task, "finished")

@@ -71,6 +71,19 @@ class Host:
     def task_event(self, task: LuaTask, event: str) -> None:
         """Hear about a task: "started" or "finished" (its state tells how)."""
 
+    def service_event(self, event: dict[str, Any]) -> None:
+        """Hear about a supervised service (a plugin's service, a cru.service), for a live view.
+
+        `event["event"]` is "state" (the service appeared or changed state, restart count or
+        last error), "output" (it wrote; `event["output"]` is the entry: `{"time", "stream",
+        "text"}`) or "removed" (it was forgotten). `event["service"]` is always the service's
+        whole record, JSON data: `id`, `name`, `plugin`, `kind` ("plugin" or "defined"),
+        `desc`, `state` ("starting", "running", "completed", "failed", "stopped"),
+        `previous` (the state before, on a change), `started_at` and `state_since` (Unix
+        times), `restarts`, `last_error`, `last_traceback`, `task_id`, `owner` and `output`
+        (the recent entries, oldest first). By default nothing happens: the supervisor logs
+        outcomes through `log` itself."""
+
     def poll(self) -> None:
         """Called every few thousand Lua instructions, even while Lua computes and the event loop
         cannot run: the moment to send output that has waited too long. Keep it cheap."""

@@ -8,7 +8,7 @@ no cru.ws, no cru.oq, none of the daemon loader's additions, and none of our not
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import (
     config,
@@ -21,6 +21,8 @@ from . import (
     json,
     notify,
     oq,
+    output,
+    owners,
     paths,
     publish,
     schedule,
@@ -47,11 +49,16 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
     """Install the namespaces of `vm`: "daemon" (the plugin VM) or "bare" (the test runner's)."""
     if vm not in VMS:
         raise ValueError(f"unknown module set {vm!r}: use one of {', '.join(VMS)}")
+    owners.install(rt)  # engine.current_owner() answers the running task's owner
     stdio.install(rt)
     host = rt.host
+    taps = output.of(rt)
 
     def log(level: bytes, message: bytes) -> None:
-        host.log(text(level), text(message))
+        name, line = text(level), text(message)
+        host.log(name, line)
+        if taps.listeners:
+            taps.wrote("log:" + name, line)
 
     rt.register("log", rt.lua_module("log", {"log": log}))
     hooks.install(rt)  # crucible.on_session_start / on_session_end
@@ -68,6 +75,7 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         rt.lua.globals()[name] = value
     rt.lua.globals()[b"test_mocks"] = rt.lua_module("test_mocks")
     pure_lua(rt, PURE_LUA)
+    owners.registrations(rt).add("emitters", _EmitterHandlers(rt.cru[b"emitter"]))
     rt.lua.globals()[b"inspect"] = rt.cru[b"inspect"]
     if vm == "bare":
         return
@@ -85,6 +93,21 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
     publish.install(rt)  # crucible.publish / crucible.options
     context.install(rt)
     display.install(rt)  # ours: notebook output (display, cru.display, ilua.display)
+
+
+class _EmitterHandlers:
+    """The handlers of every cru.emitter (the global one too), removable by owner; the lists
+    themselves live in lua/emitter.lua."""
+
+    def __init__(self, module: Any) -> None:
+        self._unregister = module[b"_unregister_owner"]
+        self._count = module[b"_count_owner"]
+
+    def unregister_owner(self, owner: str | None) -> int:
+        return 0 if owner is None else int(self._unregister(owner.encode()))
+
+    def count_owner(self, owner: str | None) -> int:
+        return 0 if owner is None else int(self._count(owner.encode()))
 
 
 def pure_lua(rt: Runtime, files: tuple[str, ...], global_name: str | None = None) -> None:

@@ -12,21 +12,72 @@ all. A registry only needs `unregister_owner(owner) -> int` (how many entries it
 configured paths, the config stores), added with `owned=False`.
 
     regs = registrations(rt)
-    regs.unregister_owner("plugin:discord")   # {"handlers": 2, "schedules": 1, ...}
+    regs.unregister_owner("discord")   # {"handlers": 2, "schedules": 1, ...}
     schedules = regs.get("schedules", Scheduler)
+
+Who the owner is: the context variable behind `current_owner()`. asyncio copies a task's context
+from its creator, so a task inherits the owner of the code that started it (a task spawned by a
+cell is the cell's, a service started by a plugin is the plugin's); `engine.current_owner()` in
+Lua answers the owner of the task running it. Whoever runs code on an owner's behalf sets it:
+`with owned_by("cell:abc"): ...`, or `rt.start(..., context=context_for("discord"))`. Owners
+are plugin names (`discord`, the name Crucible tags a plugin's registrations with) and
+`cell:<id>` for notebook cells; None is nobody's.
+
+`await regs.release(owner)` takes back everything an owner has: the releasers that layers above
+add (a plugin manager unloads the plugins the owner loaded, a supervisor stops its services),
+then the owner's live tasks (cancelled, and waited for), then every registry's entries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .engine import Runtime
+    from .tasks import LuaTask
 
-__all__ = ["Owned", "Registrations", "owner_of", "registrations"]
+__all__ = [
+    "Owned",
+    "Registrations",
+    "context_for",
+    "current_owner",
+    "install",
+    "owned_by",
+    "owner_of",
+    "registrations",
+]
 
 _ATTRIBUTE = "registrations"  # where a runtime keeps its Registrations
 T = TypeVar("T")
+
+_OWNER: contextvars.ContextVar[str | None] = contextvars.ContextVar("crucible_owner", default=None)
+
+
+def current_owner() -> str | None:
+    """The owner of the code running now (None: nobody's)."""
+    return _OWNER.get()
+
+
+@contextlib.contextmanager
+def owned_by(owner: str | None) -> Iterator[None]:
+    """Run the body, and the tasks it starts, on behalf of `owner`."""
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
+
+
+def context_for(owner: str | None) -> contextvars.Context:
+    """A copy of the current context (output routing included) in which `owner` is current:
+    hand it to `Runtime.start` to run a task on the owner's behalf."""
+    context = contextvars.copy_context()
+    context.run(_OWNER.set, owner)
+    return context
 
 
 class Owned(Protocol):
@@ -48,6 +99,9 @@ class Registrations:
     def __init__(self) -> None:
         self._objects: dict[str, object] = {}
         self._registries: dict[str, Owned] = {}
+        self._releasers: list[Callable[[str | None], Awaitable[None]]] = []
+        self.task_owners: dict[int, str | None] = {}
+        """The owner of every live task, by task id (recorded when the task starts)."""
 
     def add(self, name: str, obj: object, *, owned: bool = True) -> None:
         """Keep `obj` under `name`; an `owned` one is an Owned registry."""
@@ -85,6 +139,31 @@ class Registrations:
             raise failure
         return removed
 
+    def add_releaser(self, fn: Callable[[str | None], Awaitable[None]]) -> None:
+        """Have `release(owner)` await `fn(owner)` first (for what must stop before the tasks
+        and registrations go: plugins the owner loaded, services it started)."""
+        self._releasers.append(fn)
+
+    def tasks_of(self, rt: Runtime, owner: str | None) -> list[LuaTask]:
+        """The live tasks of `owner`."""
+        return [t for t in rt.tasks.values() if t.id in self.task_owners and self.task_owners[t.id] == owner]
+
+    async def release(self, rt: Runtime, owner: str | None) -> dict[str, int]:
+        """Take back everything `owner` has: releasers, then its live tasks (cancelled and waited
+        for), then its registrations. Returns how many entries each registry lost, plus "tasks".
+        The task calling this is spared, even if it is the owner's."""
+        for fn in list(self._releasers):
+            await fn(owner)
+        me = asyncio.current_task()
+        tasks = [t for t in self.tasks_of(rt, owner) if t.asyncio_task is not me]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*(t.wait() for t in tasks))
+        removed = self.unregister_owner(owner)
+        removed["tasks"] = len(tasks)
+        return removed
+
     def owned(self, owner: str | None) -> dict[str, int]:
         """How many live entries `owner` has in each registry (registries with none left out)."""
         counts = {name: registry.count_owner(owner) for name, registry in self._registries.items()}
@@ -98,6 +177,26 @@ def registrations(rt: Runtime) -> Registrations:
         regs = Registrations()
         setattr(rt, _ATTRIBUTE, regs)
     return regs
+
+
+def install(rt: Runtime) -> None:
+    """Make `engine.current_owner()` answer the owner of the running task, and record the owner
+    of every task as it starts (inside its driver, so in its own context)."""
+    regs = registrations(rt)
+    owners = regs.task_owners
+
+    def lua_current_owner() -> bytes | None:
+        owner = _OWNER.get()
+        return None if owner is None else owner.encode()
+
+    def on_task(task: LuaTask, event: str) -> None:
+        if event == "started":
+            owners[task.id] = _OWNER.get()
+        else:
+            owners.pop(task.id, None)
+
+    rt.engine[b"current_owner"] = lua_current_owner
+    rt.task_listeners.append(on_task)
 
 
 def owner_of(value: Any) -> str | None:

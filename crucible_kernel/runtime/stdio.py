@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import output
 from .convert import text
 
 if TYPE_CHECKING:
@@ -12,12 +13,17 @@ if TYPE_CHECKING:
 
 def install(rt: Runtime) -> None:
     host = rt.host
+    taps = output.of(rt)
 
     def stdout(data: bytes) -> None:
         host.write("stdout", data)
+        if taps.listeners:
+            taps.wrote("stdout", data)
 
     def stderr(data: bytes) -> None:
         host.write("stderr", data)
+        if taps.listeners:
+            taps.wrote("stderr", data)
 
     async def read_line(prompt: bytes, password: bool) -> str | None:
         return await host.read_line(text(prompt), bool(password))

@@ -17,6 +17,7 @@ REGISTER_EVERYTHING = """
     crucible.options({args = {}})
     crucible.set_status{session = "s1", key = "k", text = "t"}
     cru.context.register_validator("v", function() return true end)
+    cru.emitter.global():on("event", function() end)
 """
 
 
@@ -29,6 +30,7 @@ async def test_current_owner_is_nil_until_something_tracks_one(lua):
 async def test_every_owned_registry_is_listed(lua):
     assert owners.registrations(lua.runtime).names() == [
         "session_hooks",
+        "emitters",
         "schedules",
         "statuses",
         "handlers",
@@ -54,6 +56,7 @@ async def test_unregister_owner_removes_what_one_owner_registered_everywhere(lua
         "publications": 1,
         "options": 1,
         "validators": 1,
+        "emitters": 1,
     }
     assert regs.owned("cell:1") == everything
     assert regs.unregister_owner("cell:1") == everything

@@ -12,8 +12,19 @@
 -- time (tests replace cru.log), and the other handlers still run.
 --
 -- The reference has no `remove_all`; the contract names it, so it is an alias of `off_all`.
+--
+-- Ours: a handler registered without an owner is still remembered, out of `_listeners`, as the
+-- registration of the code that ran `on` (engine.current_owner(): a cell, a plugin), so that
+-- re-running a cell or reloading a plugin removes it from every emitter (`_unregister_owner`,
+-- called by the runtime's removal by owner). `_listeners` keeps the reference's shape.
 
+local engine = ...
 local pcall, setmetatable, type, tostring, pairs = pcall, setmetatable, type, tostring, pairs
+
+-- Every emitter made (weakly), and for each the owner current when a handler was registered
+-- without one: emitter -> {event -> {id -> owner}}.
+local emitters = setmetatable({}, {__mode = "k"})
+local implicit = setmetatable({}, {__mode = "k"})
 
 ---@class Emitter
 ---@field _listeners table<any, (function|{fn: function, owner: any}|false)[]>
@@ -28,7 +39,9 @@ end
 --- Creates a new emitter with no handlers.
 ---@return Emitter
 function Emitter.new()
-  return setmetatable({_listeners = {}}, Emitter)
+  local em = setmetatable({_listeners = {}}, Emitter)
+  emitters[em] = true
+  return em
 end
 
 --- Registers `fn` for `event` and returns its id (per event, starting at 1). Handlers fire in
@@ -48,6 +61,20 @@ function Emitter:on(event, fn, owner)
     list[id] = {fn = fn, owner = owner}
   else
     list[id] = fn
+    local current = engine.current_owner()
+    if current ~= nil then
+      local by_event = implicit[self]
+      if not by_event then
+        by_event = {}
+        implicit[self] = by_event
+      end
+      local ids = by_event[event]
+      if not ids then
+        ids = {}
+        by_event[event] = ids
+      end
+      ids[id] = current
+    end
   end
   return id
 end
@@ -77,10 +104,13 @@ end
 --- Removes every handler of `event`, or of every event when `event` is nil. Ids restart at 1.
 ---@param event? any the event name
 function Emitter:off_all(event)
+  local by_event = implicit[self]
   if event then
     self._listeners[event] = nil
+    if by_event then by_event[event] = nil end
   else
     self._listeners = {}
+    implicit[self] = nil
   end
 end
 
@@ -149,9 +179,50 @@ function Emitter:unregister_owner(owner)
   end
 end
 
+-- Removes (or counts, with `count_only`) every handler of `owner` in one emitter: tagged with it,
+-- or registered while it was the current owner.
+local function owned_by(em, owner, count_only)
+  local n = 0
+  if owner == nil then return n end -- handlers nobody owns stay
+  local by_event = implicit[em] or {}
+  for event, list in pairs(em._listeners) do
+    local ids = by_event[event]
+    for i = 1, #list do
+      local entry = list[i]
+      if entry and ((type(entry) == "table" and entry.owner == owner) or (ids and ids[i] == owner)) then
+        n = n + 1
+        if not count_only then
+          list[i] = false
+          if ids then ids[i] = nil end
+        end
+      end
+    end
+  end
+  return n
+end
+
 local global
 
 local emitter = {new = Emitter.new}
+
+--- Removes every handler of `owner` from every emitter, the global one included (the runtime's
+--- removal by owner). Returns how many handlers were removed.
+---@param owner string
+---@return integer
+function emitter._unregister_owner(owner)
+  local n = 0
+  for em in pairs(emitters) do n = n + owned_by(em, owner, false) end
+  return n
+end
+
+--- How many live handlers `owner` has in every emitter.
+---@param owner string
+---@return integer
+function emitter._count_owner(owner)
+  local n = 0
+  for em in pairs(emitters) do n = n + owned_by(em, owner, true) end
+  return n
+end
 
 --- The process-wide emitter, created on first use (shared by every plugin and cell).
 ---@return Emitter

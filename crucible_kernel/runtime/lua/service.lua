@@ -9,8 +9,13 @@
 -- on the order in which the pure-Lua modules are registered. `pcall` is the prelude's, so an
 -- interrupt or a cancellation stops a service instead of counting as a failure (the task is
 -- aborted there, without the "stopped" log, as the daemon aborts a service task).
+--
+-- Ours: when a supervisor is installed (`service._supervisor`, set by the plugin layer; nil in
+-- the test runner's VM), a running service reports to it: its start, each attempt, each failed
+-- attempt with its traceback, and how it ended, so notebooks can list, stop and restart it.
 
-local pcall, pairs, type, tostring = pcall, pairs, type, tostring
+local pcall, xpcall, pairs, type, tostring = pcall, xpcall, pairs, type, tostring
+local traceback = debug.traceback
 
 local service = {}
 
@@ -84,15 +89,31 @@ function service.define(spec)
   }
   service._services[name] = entry
 
+  local run
+
   --- Runs the service until `start` returns or fails for good; logs the outcome, never raises.
   ---@async
-  local function run()
+  run = function()
+    local supervisor = service._supervisor
+    local token = supervisor and supervisor.begin(name, spec.desc, run)
+    local attempts = 0
     entry.running = true
     cru.log("info", "service '" .. name .. "' starting")
     local ok, err = pcall(function()
       cru.retry(function()
+        attempts = attempts + 1
         entry.running = true
-        spec.start()
+        if not token then return spec.start() end
+        supervisor.attempt(token, attempts)
+        local tb
+        local done, failure = xpcall(spec.start, function(e)
+          tb = traceback(tostring(e), 2)
+          return e
+        end)
+        if not done then
+          supervisor.attempt_failed(token, tostring(failure), tb)
+          error(failure, 0) -- the same value, for cru.retry to judge
+        end
       end, {
         max_retries = max_retries,
         base_delay = base_delay,
@@ -103,6 +124,7 @@ function service.define(spec)
       })
     end)
     entry.running = false
+    if token then supervisor.finished(token, ok, not ok and tostring(err) or nil) end
     if not ok then
       cru.log("warn", "service '" .. name .. "' stopped: " .. tostring(err))
     else
