@@ -84,6 +84,10 @@ class PluginConfig:
         self.sections = plain({k: v for k, v in sections.items() if isinstance(v, dict)})
         self.table[b"_data"] = self._lua_value(self.sections)
 
+    def set_section(self, name: str, values: dict[str, Any]) -> None:
+        """Make `values` plugin `name`'s section (the other plugins' stay as they are)."""
+        self.set_sections({**self.sections, name: values})
+
     def section(self, name: str) -> Any:
         """A fresh Lua table of plugin `name`'s section, or an empty one (what setup(cfg) gets)."""
         return self._lua_value(self.sections.get(name, {}))
@@ -118,10 +122,12 @@ def of(rt: Runtime) -> ConfigStores:
     return registrations(rt).get("config", ConfigStores)
 
 
-def load_toml(rt: Runtime, path: str | os.PathLike[str]) -> ConfigFile:
+def load_toml(rt: Runtime, path: str | os.PathLike[str], *, merge: bool = False) -> ConfigFile:
     """Read a Crucible config.toml: its `[plugins.<name>]` sections become crucible.config's
-    data and its top-level keys seed cru.config. Raises OSError or ValueError (with the file's
-    name and what is wrong) for a file that cannot be read or is not TOML."""
+    data and its top-level keys seed cru.config. With `merge`, the file's sections replace only
+    the same plugins' sections and its keys are set over the app store's (the plugin loader's
+    `--config`: one file per plugin). Raises OSError or ValueError (with the file's name and
+    what is wrong) for a file that cannot be read or is not TOML."""
     import tomllib  # on first use: Runtime creation stays light
 
     name = os.fspath(path)
@@ -135,9 +141,13 @@ def load_toml(rt: Runtime, path: str | os.PathLike[str]) -> ConfigFile:
         raise ValueError(f"{name}: `plugins` must be a table ([plugins.<name>] sections)")
     sections = {k: v for k, v in raw_plugins.items() if isinstance(v, dict)}
     stores = of(rt)
-    stores.plugins.set_sections(sections)
     app = {k: v for k, v in data.items() if k != "plugins"}
-    stores.app.seed(app)
+    if merge:
+        stores.plugins.set_sections({**stores.plugins.sections, **sections})
+        stores.app.merge(app)
+    else:
+        stores.plugins.set_sections(sections)
+        stores.app.seed(app)
     return ConfigFile(
         path=name,
         plugins=stores.plugins.sections,

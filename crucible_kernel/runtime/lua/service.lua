@@ -132,6 +132,7 @@ function service.define(spec)
     end
   end
 
+  entry.run = run -- ours: what cru.services.start runs
   return {desc = spec.desc, fn = run}
 end
 

@@ -1,0 +1,173 @@
+-- cru.plugins and cru.services: loading Crucible plugins into this Lua state, and the services
+-- supervisor (ours: the daemon does this from its config; a notebook does it from a cell).
+--
+-- Failures the plugin or the service causes are returned, Lua style: `nil, message` (with
+-- Crucible's wording and the Lua traceback); bad arguments raise.
+--
+--   local p, err = cru.plugins.load("plugins/weather", "config.toml")
+--   cru.plugins.tool("forecast", {city = "Oslo"})
+--   cru.services.list()   -- {{id = "weather/poller", state = "running", restarts = 0, ...}}
+
+local engine, native = ...
+local await, bad_argument, as_string = engine.await, engine.bad_argument, engine.as_string
+local type, pcall, tostring = type, pcall, tostring
+local gsub = string.gsub
+
+local plugins = {}
+local services = {}
+
+local function name_arg(value, n, fname)
+  local s = as_string(value)
+  if s == nil then bad_argument(n, fname, "string", type(value)) end
+  return s
+end
+
+-- A message without the "chunk:line: " a Lua error put in front of it.
+local function bare(message)
+  return (gsub(tostring(message), "^.-:%d+: ", ""))
+end
+
+--- Loads the plugin at `path` (a plugin folder, a `.lua`/`.fnl` file, or the name of a plugin
+--- on CRUCIBLE_PLUGIN_PATH), after the plugins it depends on, and starts its services. A
+--- loaded plugin is reloaded. `config` is a config.toml path (its `[plugins.<name>]` section
+--- is what `setup(cfg)` gets) or a table that becomes the plugin's section. Returns the
+--- plugin's description, or nil and the error (the plugin is then listed in state "error").
+---@async
+---@param path string a folder, a file, or a plugin name
+---@param config? string|table a config.toml path, or the plugin's config values
+---@return table|nil plugin {name, version, state, path, tools, commands, services, last_error, ...}
+---@return string|nil error
+function plugins.load(path, config)
+  local target = name_arg(path, 1, "load")
+  local config_path, config_json
+  if type(config) == "table" then
+    local ok, text = pcall(cru.json.encode, config)
+    if not ok then return nil, "config is not JSON data: " .. bare(text) end
+    config_json = text
+  elseif config ~= nil then
+    config_path = as_string(config)
+    if config_path == nil then bad_argument(2, "load", "string or table", type(config)) end
+  end
+  return await(native.load(target, config_path, config_json))
+end
+
+--- Stops the plugin's services, forgets everything it registered, and loads it again from its
+--- files. Returns its description, or nil and the error.
+---@async
+---@param name string
+---@return table|nil plugin
+---@return string|nil error
+function plugins.reload(name)
+  return await(native.reload(name_arg(name, 1, "reload")))
+end
+
+--- Takes the plugin out: its services stop, its tools, commands, hooks, handlers and tasks go,
+--- and its modules leave package.loaded. Returns true, or nil and the error (an unknown name,
+--- or a loaded plugin that depends on it).
+---@async
+---@param name string
+---@return boolean|nil ok
+---@return string|nil error
+function plugins.unload(name)
+  return await(native.unload(name_arg(name, 1, "unload")))
+end
+
+--- The plugins of this Lua state: {name, version, description, state ("active", "error",
+--- "disabled"), path, kind, tools, commands, services, capabilities, dependencies,
+--- last_error, warnings}, in the order they were loaded.
+---@return table[] plugins
+function plugins.list()
+  return native.list()
+end
+
+--- The plugins found on the search paths (CRUCIBLE_PLUGIN_PATH, ~/.config/crucible/plugins,
+--- $CRUCIBLE_RUNTIME/plugins): {plugins = {{name, version, path, kind, source}}, shadowed =
+--- {...}, errors = {{path, error}}}.
+---@return table found
+function plugins.discover()
+  return native.discover()
+end
+
+local function call(kind, fname, name, args)
+  local n = name_arg(name, 1, fname)
+  local encoded
+  if args == nil and kind == "tool" then
+    encoded = "{}"
+  else
+    local ok, text = pcall(cru.json.encode, args)
+    if not ok then return nil, "argument conversion: " .. bare(text) end
+    encoded = text
+  end
+  local result, err = await(native.call(kind, n, encoded))
+  if result == nil then return nil, err end
+  return cru.json.decode(result)
+end
+
+--- Calls the tool `name` of a loaded plugin as the daemon does: `args` go through JSON (so
+--- JSON null arrives as the null sentinel and arrays are marked), the tool's result comes
+--- back through JSON, and the call fails after 30 seconds. Returns the result, or nil and the
+--- error (`Tool not found: <name>`, `Execution failed: ...`, `Tool '<name>' timed out ...`).
+---@async
+---@param name string the tool's name
+---@param args? table its arguments (default {})
+---@return any result
+---@return string|nil error
+function plugins.tool(name, args)
+  return call("tool", "tool", name, args)
+end
+
+--- Calls the command `name` of a loaded plugin with `args` (any JSON value; nil arrives as the
+--- null sentinel), through JSON both ways. Returns the result, or nil and the error
+--- (`Unknown plugin command: <name>`, `plugin command '<name>': ...`).
+---@async
+---@param name string the command's name
+---@param args? any its argument
+---@return any result
+---@return string|nil error
+function plugins.command(name, args)
+  return call("command", "command", name, args)
+end
+
+--- Every supervised service (plugin services and running cru.service services): {id, name,
+--- plugin, kind ("plugin" or "defined"), desc, state ("starting", "running", "completed",
+--- "failed", "stopped"), started_at, restarts, last_error, last_traceback, task_id, output
+--- (recent {time, stream, text} entries)}.
+---@return table[] services
+function services.list()
+  return native.services_list()
+end
+
+--- Stops a running service (its id, "plugin/name", or its name): a cru.service's `stop`
+--- function runs, then its task is cancelled. Returns true, or nil and why not.
+---@async
+---@param name string
+---@return boolean|nil ok
+---@return string|nil error
+function services.stop(name)
+  return await(native.services_stop(name_arg(name, 1, "stop")))
+end
+
+--- Stops the service if it runs and starts it again. Returns true, or nil and the error.
+---@async
+---@param name string
+---@return boolean|nil ok
+---@return string|nil error
+function services.restart(name)
+  return await(native.services_restart(name_arg(name, 1, "restart")))
+end
+
+--- Starts a `cru.service.define`d service as a supervised task of its own (as a plugin's
+--- service would be). Returns true, or nil and the error (an unknown name, one running).
+---@param name string the name it was defined with
+---@return boolean|nil ok
+---@return string|nil error
+function services.start(name)
+  local n = name_arg(name, 1, "start")
+  local entry = cru.service._services and cru.service._services[n]
+  if not entry or type(entry.run) ~= "function" then
+    return nil, "no cru.service named '" .. n .. "' is defined"
+  end
+  return native.services_start(n, entry.desc, entry.run)
+end
+
+return {plugins = plugins, services = services}
