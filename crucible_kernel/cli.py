@@ -2,6 +2,7 @@
 
 crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE]
     [--no-sessions | --sessions-file FILE [--sessions-mode MODE] [--sessions-speed FACTOR]]
+crucible-kernel run --plugin PATH [--plugin PATH ...] [--config FILE.toml] [FILE.lua [ARG ...]]
 crucible-kernel test PATH [--filter TEXT] [--json]
 """
 
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
             "on Ctrl-C (which interrupts the running Lua, even a busy loop)."
         ),
     )
-    run.add_argument("file", metavar="FILE", help="the Lua file to run")
+    run.add_argument("file", metavar="FILE", nargs="?", help="the Lua file to run (optional with --plugin)")
     run.add_argument("args", metavar="ARG", nargs="*", help="arguments passed to the chunk")
     run.add_argument(
         "--timeout",
@@ -79,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="cap on the Lua heap, e.g. 256M or 2G (default 1G, or $CRUCIBLE_LUA_MAX_MEMORY); "
         "beyond it allocations fail with the Lua error 'not enough memory'",
+    )
+    run.add_argument(
+        "--plugin",
+        action="append",
+        metavar="PATH",
+        help="load this Crucible plugin (a folder, a .lua file, or a name on CRUCIBLE_PLUGIN_PATH) and "
+        "start its services first; repeatable. Without FILE the services run until they finish, "
+        "Ctrl-C or --timeout",
+    )
+    run.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="with --plugin: a Crucible config.toml whose [plugins.<name>] sections configure the plugins",
     )
     run.add_argument(
         "--no-sessions",
@@ -193,9 +207,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from .runner import RunOptions, run_file
 
+        if args.file is None and not args.plugin:
+            print("crucible-kernel: run needs a FILE, or --plugin PATH", file=sys.stderr)
+            return EXIT_USAGE
+        if args.config and not args.plugin:
+            print("crucible-kernel: --config needs --plugin", file=sys.stderr)
+            return EXIT_USAGE
+        source = None
         try:
-            with open(args.file, "rb") as f:
-                source = f.read()
+            if args.file is not None:
+                with open(args.file, "rb") as f:
+                    source = f.read()
         except OSError as exc:
             print(f"crucible-kernel: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
@@ -210,6 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sessions_mode=args.sessions_mode,
             sessions_speed=args.sessions_speed,
         )
+        if args.plugin:
+            from .plugins.headless import run_plugins
+
+            return asyncio.run(run_plugins(args.plugin, args.config, args.file, source, args.args, options))
+        assert source is not None
         return asyncio.run(run_file(args.file, source, args.args, options))
     return EXIT_USAGE
 

@@ -40,6 +40,9 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
     timeout = options.timeout
     host = TerminalHost()
     rt = Runtime(host, max_memory=options.max_memory)
+    from . import plugins  # cru.plugins and cru.services, as in a notebook
+
+    plugins.install(rt)
     service = _sessions(rt, options)
     _prepare_globals(rt, path, args)
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -43,6 +44,9 @@ class KernelHost(Host):
         self._stdin_lock = asyncio.Lock()
         self.stdin_allowed: dict[str, bool] = {}
         """allow_stdin of the cells running now, by msg_id."""
+        self.service_listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Called with every service event (see Host.service_event): a live services view
+        subscribes here."""
 
     # Output
 
@@ -78,6 +82,13 @@ class KernelHost(Host):
         self.publish("update_display_data" if update else "display_data", content)
         if token is not None and display_id is not None and not update:
             sessions.views.bind(token, display_id, self._current_parent())  # a session's live view
+
+    def service_event(self, event: dict[str, Any]) -> None:
+        for listener in list(self.service_listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken view must not break the supervisor
+                self.kernel.log.exception("a service event listener failed")
 
     def clear_output(self, wait: bool = False) -> None:
         self.publish("clear_output", {"wait": bool(wait)})

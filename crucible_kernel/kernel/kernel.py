@@ -17,10 +17,13 @@ from ipykernel.kernelbase import Kernel
 from .. import __version__
 from ..runtime import LuaError, LuaSyntaxError, Runtime, TaskState
 from ..runtime.display import result_bundle
+from ..runtime.owners import owned_by
 from . import magics
 from .cells import compile_cell, error_content, lua_ename
 from .history import History
 from .host import KernelHost
+from .ownership import cell_owner
+from .ownership import release as release_cell
 
 if TYPE_CHECKING:
     from .session_views import KernelSessions
@@ -141,10 +144,13 @@ class CrucibleKernel(Kernel):
         count = self.execution_count
         if not silent and store_history:
             self.history.add(count, code)
+        owner = cell_owner(cell_id, code)
         try:
-            reply = await magics.run(self, code, silent)
-            if reply is None:
-                reply = await self.run_cell(code, silent)
+            await release_cell(self.runtime, owner)  # what this cell's previous run left
+            with owned_by(owner):
+                reply = await magics.run(self, code, silent)
+                if reply is None:
+                    reply = await self.run_cell(code, silent)
             if reply["status"] == "ok" and user_expressions:
                 reply["user_expressions"] = await self._user_expressions(user_expressions)
         except Exception as exc:  # a bug of ours must not leave the client without a reply
@@ -260,9 +266,11 @@ class CrucibleKernel(Kernel):
     # Private methods
 
     def _new_runtime(self) -> Runtime:
+        from .. import plugins
         from .session_views import KernelSessions
 
         rt = Runtime(self.host)
+        plugins.install(rt)  # cru.plugins, cru.services and the services supervisor
         if self.sessions is None:
             self.sessions = KernelSessions(self)
         self.sessions.attach(rt)

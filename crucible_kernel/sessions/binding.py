@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ..runtime import hooks
 from ..runtime.convert import Multi, text
 from .collect import Collector
 from .config import SessionError
@@ -119,6 +120,19 @@ class Binding:
         async def create(source: bytes | None, legacy: bytes | None) -> Any:
             raw = text(legacy) if legacy is not None else _load(source or b"{}")
             return (await service.create(raw)).info()
+
+        async def start_hooks(info: Any) -> str | None:
+            try:
+                await hooks.of(rt).fire_session_start(info)
+            except hooks.SessionRefused as exc:
+                return str(exc)
+            return None
+
+        async def end_hooks(session_id: bytes) -> None:
+            sid = text(session_id)
+            session = service.sessions.get(sid)
+            info = session.info() if session is not None else {"id": sid}
+            await hooks.of(rt).fire_session_end(to_lua(info))
 
         async def get(session_id: bytes) -> Any:
             session = await service.get(text(session_id))
@@ -295,6 +309,8 @@ class Binding:
             name: guarded(fn)
             for name, fn in {
                 "create": create,
+                "start_hooks": start_hooks,
+                "end_hooks": end_hooks,
                 "get": get,
                 "list": list_,
                 "configure_agent": configure_agent,

@@ -109,4 +109,4 @@ def _unknown(kernel: CrucibleKernel, name: str) -> Reply:
 
 
 # The families of magics; importing one registers its magics.
-from . import core, sessions, testing  # noqa: E402, F401
+from . import core, plugins, sessions, testing  # noqa: E402, F401

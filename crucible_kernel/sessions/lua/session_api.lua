@@ -29,9 +29,19 @@ local DELTA, EVENT, WAIT, CLOSED, PART = 1, 2, 3, 4, 5
 -- Session lifecycle: the one place where a session has just started (create succeeded) or just
 -- ended (end_session succeeded). crucible.on_session_start / on_session_end hooks belong here.
 
-local function session_started(session) end -- luacheck: ignore (a hook point)
+-- crucible.on_session_start hooks run with the new session; a failing `required` one refuses it:
+-- the session is ended again and the refusal returned.
+local function session_started(session)
+  local refusal = await(native.start_hooks(session))
+  if refusal == nil then return nil end
+  await(native.call("end", session.id))
+  return refusal
+end
 
-local function session_ended(session_id) end -- luacheck: ignore (a hook point)
+-- crucible.on_session_end hooks run with the ended session (failures are only logged).
+local function session_ended(session_id)
+  await(native.end_hooks(session_id))
+end
 
 ---------------------------------------------------------------------------------------------------
 -- Arguments
@@ -101,7 +111,8 @@ function M.create(opts)
   local info, err = await(native.create(text, legacy))
   if info == nil then return nil, err end
   session_table(info)
-  session_started(info)
+  local refused = session_started(info)
+  if refused then return nil, refused end
   return info, nil
 end
 
@@ -532,7 +543,8 @@ function internal.session_cell(id, text)
   if id == nil then
     local info, err = await(native.create('{"type":"chat","provider":"echo"}', nil))
     if info == nil then error(err, 0) end
-    session_started(info)
+    local refused = session_started(info)
+    if refused then error(refused, 0) end
     id = info.id
   end
   local message_id, err = await(native.send_message(id, text, true))
