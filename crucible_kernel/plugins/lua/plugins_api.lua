@@ -69,7 +69,9 @@ end
 ---@return boolean|nil ok
 ---@return string|nil error
 function plugins.unload(name)
-  return await(native.unload(name_arg(name, 1, "unload")))
+  local ok, err = await(native.unload(name_arg(name, 1, "unload")))
+  if ok then return true end
+  return nil, err
 end
 
 --- The plugins of this Lua state: {name, version, description, state ("active", "error",
@@ -144,7 +146,9 @@ end
 ---@return boolean|nil ok
 ---@return string|nil error
 function services.stop(name)
-  return await(native.services_stop(name_arg(name, 1, "stop")))
+  local ok, err = await(native.services_stop(name_arg(name, 1, "stop")))
+  if ok then return true end
+  return nil, err
 end
 
 --- Stops the service if it runs and starts it again. Returns true, or nil and the error.
@@ -153,7 +157,9 @@ end
 ---@return boolean|nil ok
 ---@return string|nil error
 function services.restart(name)
-  return await(native.services_restart(name_arg(name, 1, "restart")))
+  local ok, err = await(native.services_restart(name_arg(name, 1, "restart")))
+  if ok then return true end
+  return nil, err
 end
 
 --- Starts a `cru.service.define`d service as a supervised task of its own (as a plugin's
@@ -167,7 +173,9 @@ function services.start(name)
   if not entry or type(entry.run) ~= "function" then
     return nil, "no cru.service named '" .. n .. "' is defined"
   end
-  return native.services_start(n, entry.desc, entry.run)
+  local ok, err = native.services_start(n, entry.desc, entry.run)
+  if ok then return true end
+  return nil, err
 end
 
 return {plugins = plugins, services = services}

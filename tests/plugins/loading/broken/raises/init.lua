@@ -1,0 +1,3 @@
+crucible.on("tool_result", function() end)
+local function explode() error("boom at load") end
+explode()

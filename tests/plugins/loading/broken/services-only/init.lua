@@ -1,0 +1,1 @@
+return {services = {s = {fn = function() end}}}

@@ -1,0 +1,1 @@
+return {created = os.clock()}
