@@ -129,3 +129,24 @@ async def test_owners_from_lua_must_be_strings(lua):
     rt.engine[b"current_owner"] = rt.lua.eval("function() return {} end")
     error = await lua.error('crucible.on("pre_tool_call", function() end)')
     assert "an owner is a string or nil" in error.message
+
+
+async def test_tasks_inherit_the_owner_of_the_code_that_started_them(lua):
+    rt = lua.runtime
+    with owners.owned_by("cell:inherit"):
+        await lua.run(
+            """
+            child = cru.spawn(function()
+              crucible.on("tool_result", function() end)
+              cru.timer.sleep(60)
+            end)
+            cru.timer.sleep(0)
+            """
+        )
+    regs = owners.registrations(rt)
+    assert regs.owned("cell:inherit") == {"handlers": 1}  # registered by the spawned task
+    assert [t.kind for t in regs.tasks_of(rt, "cell:inherit")] == ["spawn"]
+    removed = await regs.release(rt, "cell:inherit")
+    assert removed["tasks"] == 1 and removed["handlers"] == 1
+    assert await lua.eval("return child:status()") == "cancelled"
+    assert regs.owned("cell:inherit") == {}
