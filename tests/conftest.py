@@ -15,6 +15,7 @@ for _var, _sub in (
     ("JUPYTER_DATA_DIR", "data"),
     ("JUPYTER_CONFIG_DIR", "config"),
     ("XDG_CACHE_HOME", "cache"),
+    ("XDG_CONFIG_HOME", "xdg-config"),  # so ~/.config/crucible/plugins is not searched
 ):
     os.environ[_var] = os.path.join(_SANDBOX, _sub)
 

@@ -191,6 +191,9 @@ class PluginManager:
             try:
                 order = self._order(candidate)
             except PluginError as exc:
+                existing = self.plugins.get(candidate.name)
+                if existing is not None:
+                    await self._deactivate(existing)  # "error" must mean nothing of it is live
                 self._record_failure(candidate, str(exc), owner, config)
                 raise
             done: list[Plugin] = []

@@ -391,3 +391,13 @@ async def test_a_config_table_becomes_the_plugins_section(lua, search):
     await load(lua, str(search / "weather"), "{unit = 'R', nested = {a = 1}}")
     assert config.of(lua.runtime).plugins.sections["weather"] == {"unit": "R", "nested": {"a": 1}}
     assert await lua.eval('return crucible.config.get("weather.nested.a")') == 1
+
+
+async def test_a_reload_whose_dependency_went_missing_leaves_nothing_live(lua, search, tmp_path):
+    await load(lua, "app")
+    (search / "app" / "plugin.yaml").write_text(
+        'name: app\nversion: "0.2.0"\ndependencies: [{name: vanished}]\n'
+    )
+    _, err = await load(lua, "app")
+    assert err.decode() == "Dependency not satisfied: app requires vanished"
+    assert await lua.eval('return cru.plugins.tool("twice", {n = 1})') == (None, "Tool not found: twice")
