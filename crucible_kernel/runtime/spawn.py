@@ -28,9 +28,9 @@ def install(rt: Runtime) -> None:
         task = handles.get(task_id)
         return task is not None and task.cancel()
 
-    def status(task_id: int) -> str:
+    def status(task_id: int) -> bytes:
         task = handles.get(task_id)
-        return task.state.value if task is not None else "unknown"
+        return (task.state.value if task is not None else "unknown").encode()  # a Lua string
 
     def finished(task_id: int) -> bool:
         task = handles.get(task_id)
