@@ -20,14 +20,15 @@ from typing import Any
 from lupa import lua54
 
 from .convert import Multi, text, to_lua
-from .errors import LuaError, LuaSyntaxError, describe
+from .errors import LuaError, LuaSyntaxError, Stopped, describe
 from .host import Host
-from .tasks import ERR, OK, LuaTask, TaskState
+from .tasks import ERR, OK, STOP, LuaTask, TaskState
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Runtime"]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of Lua heap; `CRUCIBLE_LUA_MAX_MEMORY` overrides
 RECENT_TASKS = 50  # finished tasks remembered for listings
+BINARY_REFUSED = "binary chunks are refused (precompiled Lua can crash the kernel); load the source text"
 
 
 def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
@@ -91,7 +92,10 @@ class Runtime:
         """The task an interrupt stops (the main chunk, the running cell)."""
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._current: LuaTask | None = None  # the task whose Lua is executing right now
-        self._interrupt_flag = False
+        self._interrupt_flag = False  # an interrupt waits for the count hook
+        self._interrupt_running: LuaTask | None = None  # the task computing when it came
+        self._interrupts = 0  # interrupts requested so far
+        self._honoured = 0  # the last interrupt that was seen (by the hook, or by the loop)
         self._poll = self.host.poll
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -143,10 +147,15 @@ class Runtime:
     # Running code
 
     def load(self, code: str | bytes, name: str) -> Any:
-        """Compile `code` as a chunk called `name` ("=cell[3]" shows as cell[3], "@f.lua" as f.lua)."""
+        """Compile `code` as a chunk called `name` ("=cell[3]" shows as cell[3], "@f.lua" as f.lua).
+
+        Source text only: precompiled (binary) chunks are refused, as they are inside Lua.
+        """
         source = code.encode() if isinstance(code, str) else code
+        if source[:1] == b"\x1b":
+            raise LuaSyntaxError(f"{name.lstrip('=@')}: {BINARY_REFUSED}")
         try:
-            return self.lua.compile(source, name.encode())
+            return self.lua.compile(source, name.encode(), mode="t")
         except lua54.LuaSyntaxError as exc:
             message = text(exc.args[0]) if exc.args else str(exc)
             raise LuaSyntaxError(message) from None
@@ -191,17 +200,34 @@ class Runtime:
                 self.foreground = None
         return task
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> int:
         """Stop the foreground task and whatever Lua is computing now.
 
         Safe to call from any thread and from a signal handler. Tasks that are merely waiting
-        (spawned tasks, services) keep running.
+        (spawned tasks, services) keep running. Returns the interrupt's number, for
+        `interrupt_honoured`.
         """
-        if self._current is not None:
+        self._interrupts += 1
+        number = self._interrupts
+        running = self._current
+        if running is not None or self.foreground is not None:
+            self._interrupt_running = running
             self._interrupt_flag = True  # seen by the count hook within ~10k instructions
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._interrupt_foreground)
+            loop.call_soon_threadsafe(self._interrupt_foreground, number)
+        return number
+
+    def interrupt_honoured(self, number: int) -> bool:
+        """Whether interrupt `number` has reached the runtime: the count hook saw it, or the event
+        loop was free to cancel the foreground task. False for long means Lua is stuck where
+        hooks do not run (a __gc finalizer, a long C function such as a pathological pattern)."""
+        return self._honoured >= number
+
+    @property
+    def interrupts(self) -> int:
+        """How many interrupts were requested so far (a wait compares it with its own start)."""
+        return self._interrupts
 
     def where(self, task_id: int) -> str | None:
         place = self._where(task_id)
@@ -270,6 +296,8 @@ class Runtime:
                 request.send(None)
             except StopIteration as done:
                 return self._resume_args(done.value)
+            except Stopped as stop:
+                return (STOP, stop.kind.encode(), stop.code)
             except Exception as exc:
                 return (ERR, describe(exc).encode("utf-8", "replace"))
             request.close()
@@ -284,19 +312,39 @@ class Runtime:
     def _check_interrupt(self) -> bool:
         # Called by the count hook: the only Python that runs while Lua computes.
         self._poll()
-        if self._interrupt_flag:
-            self._interrupt_flag = False
-            return True
-        return False
-
-    def _interrupt_foreground(self) -> None:
+        if not self._interrupt_flag:
+            return False
+        current = self._current
+        if current is None:
+            return False  # the runtime's own synchronous calls are not the user's work
+        if current is not self._interrupt_running:
+            # a task that began computing after the interrupt: stop it only if it is (driven
+            # on behalf of) the foreground task, never a background task that merely woke up
+            task: LuaTask | None = current
+            while task is not None and task is not self.foreground:
+                task = task.inline_parent
+            if task is None:
+                return False
         self._interrupt_flag = False
+        self._honoured = self._interrupts
+        return True
+
+    def _interrupt_foreground(self, number: int) -> None:
+        # On the loop: no Lua is computing, so a pending flag can only concern the foreground,
+        # which the cancellation stops.
+        self._interrupt_flag = False
+        self._interrupt_running = None
+        self._honoured = max(self._honoured, number)
         if self.foreground is not None:
             self.foreground.cancel("interrupted")
 
-    def _close_task(self, task_id: int) -> None:
-        with contextlib.suppress(lua54.LuaError):  # a failing __close must not stop the driver
-            self._close(task_id)
+    def _close_task(self, task_id: int, task: LuaTask | None = None) -> None:
+        previous, self._current = self._current, task
+        try:
+            with contextlib.suppress(lua54.LuaError):  # a failing __close must not stop the driver
+                self._close(task_id)
+        finally:
+            self._current = previous
 
     def _task_started(self, task: LuaTask) -> None:
         self.host.task_event(task, "started")
@@ -304,7 +352,7 @@ class Runtime:
     def _task_finished(self, task: LuaTask) -> None:
         self.tasks.pop(task.id, None)
         self.recent.append(task)
-        if task.stop == "exit":
+        if task.stop == "exit" and task.inline_parent is None:  # else the parent stops with it
             self.host.exit_requested(task.exit_code or 0)
         elif task.kind == "spawn" and task.state is TaskState.FAILED and task.error is not None:
             self.host.log("warn", f"Spawned Lua task error: {task.error.traceback}")
