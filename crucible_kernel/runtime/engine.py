@@ -15,14 +15,17 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lupa import lua54
 
 from .convert import Multi, text, to_lua
 from .errors import LuaError, LuaSyntaxError, Stopped, describe
 from .host import Host
-from .tasks import ERR, OK, STOP, LuaTask, TaskState
+from .tasks import ERR, OK, STOP, LuaTask, TaskRecord, TaskState
+
+if TYPE_CHECKING:
+    from .processes import Processes
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Runtime"]
 
@@ -43,6 +46,22 @@ class _Token:
 
     def __repr__(self) -> str:
         return "userdata"
+
+
+def _return_freed_memory() -> None:
+    """Ask the C allocator to give freed heap back to the system (glibc keeps it otherwise)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        _malloc_trim = False
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 def max_memory_from_env() -> int:
@@ -86,8 +105,11 @@ class Runtime:
         """Monotonic time at creation: zero of cru.timer.clock()."""
         self.tasks: dict[int, LuaTask] = {}
         """Live tasks by id."""
-        self.recent: collections.deque[LuaTask] = collections.deque(maxlen=RECENT_TASKS)
-        """The last finished tasks, oldest first."""
+        self.recent: collections.deque[TaskRecord] = collections.deque(maxlen=RECENT_TASKS)
+        """The last finished spawned tasks and services, oldest first."""
+        self.extensions: dict[str, Any] = {}
+        """Per-runtime state of modules and tools built on the runtime (the kernel's Lua helpers):
+        kept here, it dies with the runtime (a module-level cache keyed by runtime kept it alive)."""
         self.foreground: LuaTask | None = None
         """The task an interrupt stops (the main chunk, the running cell)."""
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
@@ -96,6 +118,10 @@ class Runtime:
         self._interrupt_running: LuaTask | None = None  # the task computing when it came
         self._interrupts = 0  # interrupts requested so far
         self._honoured = 0  # the last interrupt that was seen (by the hook, or by the loop)
+        self._halting = False  # shutting down: every check stops whatever Lua runs
+        self._closed = False
+        self._settling = 0  # > 0 while a synchronous caller's request is completed on the spot
+        self._processes: Processes | None = None
         self._poll = self.host.poll
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -192,13 +218,29 @@ class Runtime:
 
     async def run(self, fn: Any, *args: Any, name: str, kind: str = "main") -> LuaTask:
         """Run `fn(*args)` as the foreground task and return it once it has finished."""
+        previous = self.foreground
         task = self.start(fn, *args, name=name, kind=kind, foreground=True)
         try:
             await task.wait()
         finally:
             if self.foreground is task:
-                self.foreground = None
+                self.foreground = previous
         return task
+
+    async def call(self, fn: Any, *args: Any, name: str, kind: str = "helper") -> tuple[Any, ...]:
+        """Run Lua `fn(*args)` as the foreground task and return its results.
+
+        How the kernel runs Lua on the user's behalf (formatting a result, completing a name):
+        never synchronously from Python, where a looping __tostring could not be interrupted.
+        Raises LuaError when `fn` fails and Stopped when an interrupt stopped it.
+        """
+        task = await self.run(fn, *args, name=name, kind=kind)
+        if task.state is TaskState.DONE:
+            results, task.results = task.results, ()
+            return results
+        if task.state is TaskState.FAILED and task.error is not None:
+            raise task.error
+        raise Stopped(task.stop or "cancelled", task.exit_code)
 
     def interrupt(self) -> int:
         """Stop the foreground task and whatever Lua is computing now.
@@ -259,11 +301,47 @@ class Runtime:
         self._cleanups.append(fn)
 
     async def aclose(self) -> None:
-        """Cancel every task, then run the cleanups, newest first. The runtime is done after."""
-        await self.cancel_tasks()
-        while self._cleanups:
-            with contextlib.suppress(Exception):
-                await self._cleanups.pop()()
+        """Cancel every task, run the cleanups (newest first), then tear the Lua state down so its
+        memory returns at once. The runtime is done after; calling aclose again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.cancel_tasks()
+            while self._cleanups:
+                with contextlib.suppress(Exception):
+                    await self._cleanups.pop()()
+            if self._processes is not None:
+                await self._processes.aclose()
+        finally:
+            self._dispose()
+
+    def halt(self) -> None:
+        """Make whatever Lua computes now, and from now on, stop at its next check (shutdown).
+
+        Safe from any thread. The tasks themselves are cancelled by `aclose`, on the loop.
+        """
+        self._halting = True
+        self._interrupt_flag = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def blocking(self) -> bool:
+        """True while Lua code that cannot yield waits for a request (see engine.await): a native
+        that can also wait by blocking (a child process) does so instead of suspending."""
+        return self._settling > 0
+
+    @property
+    def processes(self) -> Processes:
+        """The runtime's child processes (os.execute, io.popen; cru.shell builds on them)."""
+        if self._processes is None:
+            from .processes import Processes
+
+            self._processes = Processes(self)
+        return self._processes
 
     def bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -292,6 +370,7 @@ class Runtime:
         if request.__class__ in (int, float):
             return (OK,) if request <= 0 else None
         if inspect.iscoroutine(request):
+            self._settling += 1
             try:
                 request.send(None)
             except StopIteration as done:
@@ -300,6 +379,8 @@ class Runtime:
                 return (STOP, stop.kind.encode(), stop.code)
             except Exception as exc:
                 return (ERR, describe(exc).encode("utf-8", "replace"))
+            finally:
+                self._settling -= 1
             request.close()
             return None
         if isinstance(request, asyncio.Future) and request.done():
@@ -314,6 +395,8 @@ class Runtime:
         self._poll()
         if not self._interrupt_flag:
             return False
+        if self._halting:
+            return True
         current = self._current
         if current is None:
             return False  # the runtime's own synchronous calls are not the user's work
@@ -349,9 +432,29 @@ class Runtime:
     def _task_started(self, task: LuaTask) -> None:
         self.host.task_event(task, "started")
 
+    def _dispose(self) -> None:
+        """Let go of the Lua state: Lua drops everything it holds (globals, loaded modules, tasks,
+        the hook) and collects, so the heap returns now; then the Python references that tie
+        the state to this object go. lupa keeps every Python object Lua holds, and the natives
+        are bound to this runtime: the cycle runs through the C state."""
+        self.tasks.clear()
+        self.recent.clear()
+        self.foreground = None
+        self.extensions.clear()
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                self.engine[b"dispose"]()
+        with contextlib.suppress(Exception):
+            self.lua.gccollect()
+            self.lua.gccollect()  # the second pass frees what finalizers released
+        self.engine = self._step = self._new_task = self._where = self._close = None
+        self.cru = self.crucible = None
+        _return_freed_memory()
+
     def _task_finished(self, task: LuaTask) -> None:
         self.tasks.pop(task.id, None)
-        self.recent.append(task)
+        if task.kind in ("spawn", "service"):
+            self.recent.append(TaskRecord.of(task))
         if task.stop == "exit" and task.inline_parent is None:  # else the parent stops with it
             self.host.exit_requested(task.exit_code or 0)
         elif task.kind == "spawn" and task.state is TaskState.FAILED and task.error is not None:

@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import enum
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .convert import text
@@ -20,7 +21,7 @@ from .errors import LuaError, Stopped, clean_traceback, describe
 if TYPE_CHECKING:
     from .engine import Runtime
 
-__all__ = ["LuaTask", "TaskState"]
+__all__ = ["LuaTask", "TaskRecord", "TaskState"]
 
 # Result kinds of engine.step and resume statuses; the values are fixed in prelude.lua.
 AWAIT, DONE, FAIL, STOPPED, YIELD = 1, 2, 3, 4, 5
@@ -42,6 +43,24 @@ class TaskState(enum.Enum):
     @property
     def finished(self) -> bool:
         return self in (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """What a listing remembers of a finished task: never its results or error value, which can
+    be big Lua values."""
+
+    id: int
+    name: str
+    kind: str
+    state: TaskState
+    message: str
+    started: float
+    finished_at: float | None
+
+    @classmethod
+    def of(cls, task: LuaTask) -> TaskRecord:
+        return cls(task.id, task.name, task.kind, task.state, task.message, task.started, task.finished_at)
 
 
 class LuaTask:

@@ -36,7 +36,7 @@ local plain_getmetatable = getmetatable
 local raw_getupvalue, raw_setupvalue, raw_upvaluejoin = debug.getupvalue, debug.setupvalue,
   debug.upvaluejoin
 local raw_getlocal, raw_setlocal, raw_getregistry = debug.getlocal, debug.setlocal, debug.getregistry
-local sfind, ssub, sbyte, format = string.find, string.sub, string.byte, string.format
+local sfind, ssub, sbyte, sgsub, format = string.find, string.sub, string.byte, string.gsub, string.format
 local math_type, tointeger, huge, mmin = math.type, math.tointeger, math.huge, math.min
 local tonumber, pairs, ipairs = tonumber, pairs, ipairs
 local package = package
@@ -584,10 +584,13 @@ local function message_of(e)
   return ("(error object is a %s value)"):format(type(e))
 end
 
+-- The body's own two frames at the end of a traceback: the xpcall and the body itself.
+local BODY_FRAMES = "\n\t%[C%]: in [^\n]*\n\tcrucible/prelude%.lua:%d+: in [^\n]*$"
+
 local function body(fn, ...)
   local tb
   local function handler(e)
-    if not is_stop(e) then tb = traceback(nil, 2) end
+    if not is_stop(e) then tb = (sgsub(traceback(nil, 2), BODY_FRAMES, "")) end
     return e
   end
   local function finish(ok, ...)
@@ -706,5 +709,24 @@ function engine.new_object(mt, u)
 end
 
 engine.pack, engine.unpack = pack, unpack
+
+---------------------------------------------------------------------------------------------------
+-- Teardown.
+
+--- Lets go of everything the state holds (globals, loaded modules, tasks, hooks), so that its
+--- memory returns before lupa closes the state itself. The runtime is unusable after.
+function engine.dispose()
+  raw_sethook() -- the main thread's hook calls into Python
+  for _, t in ipairs({tasks, pending, user_hooks, owned}) do
+    for k in next, t do t[k] = nil end
+  end
+  local loaded = package.loaded
+  for k in next, G do G[k] = nil end
+  setmetatable(G, nil)
+  if type(loaded) == "table" then
+    for k in next, loaded do loaded[k] = nil end
+  end
+  for k in next, std do std[k] = nil end
+end
 
 return engine
