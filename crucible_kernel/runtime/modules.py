@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from . import display, http, json, spawn, stdio, timer, ws
+from . import display, http, json, processes, spawn, stdio, timer, ws
 from .convert import text
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ PURE_LUA = ("retry", "emitter", "check", "service", "qol")  # they find each oth
 
 def install(rt: Runtime) -> None:
     stdio.install(rt)
+    processes.install(rt)  # os.execute and io.popen
     host = rt.host
 
     def log(level: bytes, message: bytes) -> None:

@@ -32,7 +32,7 @@ def install(rt: Runtime) -> None:
         task = rt.lua_task(task_id, name="timeout", kind="timeout")
         task.inline_parent = parent
         try:
-            if asyncio.current_task() is None:  # synchronous caller (see Runtime._settle)
+            if rt.blocking:  # a synchronous caller: no deadline can interrupt it (Runtime._settle)
                 await task.drive()
             else:
                 async with asyncio.timeout(seconds):
