@@ -25,12 +25,14 @@ from .host import Host
 from .tasks import ERR, OK, STOP, LuaTask, TaskRecord, TaskState
 
 if TYPE_CHECKING:
+    from .capabilities import SafeMode
     from .processes import Processes
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Runtime"]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of Lua heap; `CRUCIBLE_LUA_MAX_MEMORY` overrides
 RECENT_TASKS = 50  # finished tasks remembered for listings
+SPAWN_BURST = 256  # tasks started at once in one turn of the loop; more wait for the next turns
 BINARY_REFUSED = "binary chunks are refused (precompiled Lua can crash the kernel); load the source text"
 
 
@@ -121,6 +123,8 @@ class Runtime:
         self._halting = False  # shutting down: every check stops whatever Lua runs
         self._closed = False
         self._settling = 0  # > 0 while a synchronous caller's request is completed on the spot
+        self._burst = 0  # tasks started with start_soon in this turn of the loop
+        self._queued: collections.deque[tuple[LuaTask, contextvars.Context]] = collections.deque()
         self._processes: Processes | None = None
         self._poll = self.host.poll
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -215,6 +219,32 @@ class Runtime:
             self.foreground = task
         task.start(context)
         return task
+
+    def start_soon(self, task: LuaTask) -> None:
+        """Start a task (cru.spawn's) now, or, past SPAWN_BURST starts in this turn of the loop,
+        in a later turn: a storm of spawns must not fill the loop's queue so deep that the reply
+        to an interrupted cell waits behind hundreds of thousands of first steps."""
+        loop = self.bind_loop()
+        if self._burst < SPAWN_BURST and not self._queued:
+            if self._burst == 0:
+                loop.call_soon(self._end_burst)
+            self._burst += 1
+            task.start()
+            return
+        if not self._queued:
+            loop.call_soon(self._start_queued)
+        self._queued.append((task, contextvars.copy_context()))
+
+    def _end_burst(self) -> None:
+        self._burst = 0
+
+    def _start_queued(self) -> None:
+        for _ in range(min(SPAWN_BURST, len(self._queued))):
+            task, context = self._queued.popleft()
+            if task.state is TaskState.PENDING and not task.cancelling:
+                task.start(context)
+        if self._queued:
+            asyncio.get_running_loop().call_soon(self._start_queued)
 
     async def run(self, fn: Any, *args: Any, name: str, kind: str = "main") -> LuaTask:
         """Run `fn(*args)` as the foreground task and return it once it has finished."""
@@ -439,6 +469,7 @@ class Runtime:
         are bound to this runtime: the cycle runs through the C state."""
         self.tasks.clear()
         self.recent.clear()
+        self._queued.clear()
         self.foreground = None
         self.extensions.clear()
         if self.engine is not None:

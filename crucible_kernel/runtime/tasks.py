@@ -113,6 +113,11 @@ class LuaTask:
             self._stopped(reason, None)
         return True
 
+    @property
+    def cancelling(self) -> bool:
+        """Whether a cancellation is on its way (or the task already ended by one)."""
+        return self._stop_reason is not None
+
     async def wait(self) -> None:
         """Wait until the task has finished, however it ended. Never raises for the task."""
         if self.state.finished:
