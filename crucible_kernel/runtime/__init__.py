@@ -1,7 +1,7 @@
 """The cru.* plugin runtime: Lua 5.4 on asyncio. Knows nothing of Jupyter."""
 
 from .engine import DEFAULT_MAX_MEMORY, Runtime
-from .errors import ApiError, LuaError, LuaSyntaxError, RuntimeFailure
+from .errors import ApiError, LuaError, LuaSyntaxError, RuntimeFailure, Stopped
 from .host import Host, TerminalHost
 from .tasks import LuaTask, TaskState
 
@@ -14,6 +14,7 @@ __all__ = [
     "LuaTask",
     "Runtime",
     "RuntimeFailure",
+    "Stopped",
     "TaskState",
     "TerminalHost",
 ]
