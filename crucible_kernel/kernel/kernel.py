@@ -15,6 +15,7 @@ from typing import Any
 
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
+from traitlets import Bool, Unicode
 
 from .. import __version__
 from ..runtime import LuaError, LuaSyntaxError, Runtime, Stopped, TaskState
@@ -33,6 +34,11 @@ STUCK_MESSAGE = (
 )
 SHUTDOWN_GRACE = 0.6  # seconds the main loop gets to stop the tasks and close the Lua state
 SHUTDOWN_EXIT = 0.95  # seconds after a shutdown request at which a stuck process exits anyway
+
+SAFE_HINT = (
+    " (this kernel runs in safe mode: install its kernelspec with "
+    "crucible-kernel install --safe --allow {capability} to grant it)"
+)
 
 SUBSHELL_REFUSAL = (
     "crucible-kernel does not support subshells: all Lua runs in one state on one thread, "
@@ -61,6 +67,13 @@ class CrucibleKernel(Kernel):
         {"text": "cru.* runtime API", "url": API_DOCS},
         {"text": "Lua 5.4 reference manual", "url": LUA_MANUAL},
     ]
+
+    safe = Bool(False, help="Safe mode: no C modules, a reduced debug library, capabilities enforced").tag(
+        config=True
+    )
+    allow = Unicode("", help="Capabilities granted in safe mode, comma-separated (network,shell,...)").tag(
+        config=True
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -303,7 +316,24 @@ class CrucibleKernel(Kernel):
     # Private methods
 
     def _new_runtime(self) -> Runtime:
-        return Runtime(self.host)
+        from ..runtime import SafeMode
+        from ..runtime.capabilities import parse_capabilities
+        from ..runtime.engine import DEFAULT_MAX_MEMORY, max_memory_from_env
+
+        try:
+            max_memory = max_memory_from_env()
+        except ValueError as exc:  # a kernel cannot refuse to start: say so and use the default
+            self.log.warning("%s; using the default", exc)
+            max_memory = DEFAULT_MAX_MEMORY
+        safe = None
+        if self.safe:
+            try:
+                allow = parse_capabilities(self.allow)
+            except ValueError as exc:
+                self.log.warning("%s; granting none", exc)
+                allow = frozenset()
+            safe = SafeMode(allow, SAFE_HINT)
+        return Runtime(self.host, max_memory=max_memory, safe=safe)
 
     async def _publish_result(self, values: tuple[Any, ...]) -> None:
         bundle = await result_bundle(self.runtime, values)

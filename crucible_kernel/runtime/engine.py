@@ -92,8 +92,12 @@ class Runtime:
     logs or displays goes to `host`.
     """
 
-    def __init__(self, host: Host | None = None, *, max_memory: int | None = None) -> None:
+    def __init__(
+        self, host: Host | None = None, *, max_memory: int | None = None, safe: SafeMode | None = None
+    ) -> None:
         self.host = host or Host()
+        self.safe = safe
+        """Safe mode's settings, or None (see capabilities.py)."""
         self.max_memory = max_memory or max_memory_from_env()
         self.lua = lua54.LuaRuntime(
             register_eval=False,
@@ -153,6 +157,8 @@ class Runtime:
         from . import modules  # the cru.* namespaces; imported late, they build on this object
 
         modules.install(self)
+        if safe is not None:
+            safe.apply(self)
         self.initial_globals = frozenset(k for k in globals_ if isinstance(k, bytes))
         """The global names the runtime itself defines (the rest are the user's)."""
 

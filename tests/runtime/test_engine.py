@@ -359,9 +359,10 @@ async def test_text_chunks_still_load_with_every_mode_and_environment(lua, tmp_p
         local g = load("return x", "=chunk", "bt", nil)
         local m = require("mod")
         local missing = select(2, pcall(require, "nope"))
-        return f(), pcall(g), m.name, m.answer, missing:find("no file", 1, true) ~= nil
+        return f(), pcall(g), m.name, m.answer, missing:find("no file", 1, true) ~= nil,
+               select("#", load("return 1")), select("#", load("return", "=x", "t", {{}}))
     """
-    assert await lua.eval(code) == (5, False, "mod", 42, True)
+    assert await lua.eval(code) == (5, False, "mod", 42, True, 1, 1)
 
 
 async def test_chunk_names_of_the_runtime_are_reserved(lua):

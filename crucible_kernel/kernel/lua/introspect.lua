@@ -261,6 +261,7 @@ end
 
 --- What inspection needs to know about `v`, as a flat table of strings, numbers and booleans.
 function H.describe(v)
+  v = unguarded(v) -- in safe mode, the function a capability guard wraps (its doc is the function's)
   local t = type(v)
   local d = {type = t, repr = repr(v, 0, 20), name = names[v]}
   local mt = getmetatable(v)
@@ -298,6 +299,7 @@ end
 function H.members(v)
   local out = {}
   each_field(v, function(k, value)
+    value = unguarded(value)
     local t = type(value)
     local f = value
     if t ~= "function" and callable(value) then f = rawget(getmetatable(value), "__call") end

@@ -45,28 +45,16 @@ local check_interrupt, settle, new_token = native.check_interrupt, native.settle
 
 local engine = {}
 
--- Result kinds returned by engine.step (numbers: cheaper to hand to Python than strings).
-local AWAIT, DONE, FAIL, STOPPED, YIELD = 1, 2, 3, 4, 5
--- How the driver resumes a coroutine that awaited.
-local OK, ERR, STOP = 1, 2, 3
-
----------------------------------------------------------------------------------------------------
--- The standard library as it was before any user code ran. The kernel's helpers (result
--- formatting, completion, inspection) use these, so a cell that replaces `rawget` or
--- `string.format` cannot change what they do.
-
 local function copy(t)
   local c = {}
   for k, v in next, t do c[k] = v end
   return c
 end
 
-local std = copy(G)
-for _, lib in next, {"coroutine", "debug", "io", "math", "os", "package", "string", "table", "utf8"} do
-  std[lib] = copy(G[lib])
-end
-std._G = G
-engine.std = std
+-- Result kinds returned by engine.step (numbers: cheaper to hand to Python than strings).
+local AWAIT, DONE, FAIL, STOPPED, YIELD = 1, 2, 3, 4, 5
+-- How the driver resumes a coroutine that awaited.
+local OK, ERR, STOP = 1, 2, 3
 
 ---------------------------------------------------------------------------------------------------
 -- Stops: interrupt, cancel, exit. They unwind the stack and pass through pcall/xpcall.
@@ -382,13 +370,12 @@ end
 local BINARY = "binary chunks are refused (precompiled Lua can crash the kernel); load the source text"
 
 local function text_only(fn, err)
-  if fn == nil then
-    if is_stop(err) then raw_error(err, 0) end -- a stop raised inside a reader function
-    if type(err) == "string" and sfind(err, "attempt to load a binary chunk", 1, true) then
-      err = BINARY
-    end
+  if fn ~= nil then return fn end
+  if is_stop(err) then raw_error(err, 0) end -- a stop raised inside a reader function
+  if type(err) == "string" and sfind(err, "attempt to load a binary chunk", 1, true) then
+    err = BINARY
   end
-  return fn, err
+  return nil, err
 end
 
 local function check_mode(mode, fname, argn)
@@ -709,6 +696,116 @@ function engine.new_object(mt, u)
 end
 
 engine.pack, engine.unpack = pack, unpack
+
+---------------------------------------------------------------------------------------------------
+-- Capabilities: safe mode for code that is not trusted.
+--
+-- The functions that reach the outside world are declared, each with the capability it needs
+-- (engine.needs: the standard library's here and in processes.lua, cru.http's and cru.ws's in
+-- their modules). A policy says which capabilities are granted and how to ask for more;
+-- engine.guard wraps one function in a check against a policy, engine.guarded_copy a whole table
+-- of them (what a plugin's own environment is built from), and engine.confine makes the whole
+-- state safe (the kernel's and `run`'s --safe): guards in place on every declared function, no C
+-- modules, a debug library reduced to traceback and getinfo. Binary chunks are refused anyway.
+
+local CAPABILITY_ERROR = "%s needs the '%s' capability, which this plugin does not declare"
+local declared = {} -- table -> {key -> {capability, name, when}}
+local originals = setmetatable({}, {__mode = "k"}) -- guard -> the function it guards
+
+--- Declares that the functions `keys` of table `tbl` need `capability`; `prefix` .. key names
+--- them in refusals. `when(...)`, if given, decides from the arguments whether a call needs it
+--- (io.open only for writing).
+function engine.needs(capability, tbl, keys, prefix, when)
+  local entries = declared[tbl]
+  if entries == nil then
+    entries = {}
+    declared[tbl] = entries
+  end
+  for _, key in ipairs(keys) do
+    entries[key] = {capability = capability, name = prefix .. key, when = when}
+  end
+end
+
+--- A policy: the capabilities granted (a list of names) and a hint appended to refusals, where
+--- "{capability}" stands for the one refused (how to grant it).
+function engine.policy(granted, hint)
+  local set = {}
+  for _, name in ipairs(granted or {}) do set[name] = true end
+  return {granted = set, hint = hint or ""}
+end
+
+local function refuse(policy, capability, name)
+  local hint = sgsub(policy.hint, "{capability}", capability)
+  engine.raise(format(CAPABILITY_ERROR, name, capability) .. hint)
+end
+
+--- `fn` wrapped so that a call first checks `capability` under `policy`.
+function engine.guard(policy, capability, name, fn, when)
+  local function guarded(...)
+    if not policy.granted[capability] and (when == nil or when(...)) then refuse(policy, capability, name) end
+    return fn(...)
+  end
+  originals[guarded] = fn
+  return guarded
+end
+
+--- The function a guard wraps (the guard's doc is the function's); anything else as it is.
+function engine.unguarded(f)
+  return originals[f] or f
+end
+
+--- A shallow copy of `tbl` whose declared functions are guarded under `policy`.
+function engine.guarded_copy(policy, tbl)
+  local c = copy(tbl)
+  for key, d in next, declared[tbl] or {} do
+    if type(rawget(tbl, key)) == "function" then
+      c[key] = engine.guard(policy, d.capability, d.name, rawget(tbl, key), d.when)
+    end
+  end
+  return c
+end
+
+--- Safe mode for the whole state: every declared function guarded in place under `policy`, no
+--- C modules (package.loadlib, the C searchers, package.cpath), and a debug library reduced to
+--- traceback and getinfo. Call once, after every module is installed and before user code runs.
+function engine.confine(policy)
+  for tbl, entries in next, declared do
+    for key, d in next, entries do
+      local fn = rawget(tbl, key)
+      if type(fn) == "function" then rawset(tbl, key, engine.guard(policy, d.capability, d.name, fn, d.when)) end
+    end
+  end
+  package.loadlib = nil
+  package.cpath = ""
+  local searchers = package.searchers
+  if type(searchers) == "table" then
+    searchers[3], searchers[4] = nil, nil -- the C and all-in-one C searchers
+  end
+  local reduced = {traceback = debug.traceback, getinfo = debug.getinfo}
+  G.debug = reduced
+  package.loaded.debug = reduced
+end
+
+-- The standard library's own (processes.lua declares os.execute and io.popen).
+local function writes(path, mode)
+  return type(mode) == "string" and sfind(mode, "[wa+]") ~= nil
+end
+engine.needs("filesystem", io, {"open"}, "io.", writes)
+engine.needs("filesystem", io, {"output"}, "io.", function(file) return type(file) == "string" end)
+engine.needs("filesystem", io, {"tmpfile"}, "io.")
+engine.needs("filesystem", os, {"remove", "rename", "tmpname"}, "os.")
+
+---------------------------------------------------------------------------------------------------
+-- The standard library as it is now, before any user code ran (with this chunk's guarded
+-- versions of pcall, load, debug.*, ...). The kernel's helpers (completion, inspection, %vars)
+-- use these copies, so a cell that replaces `rawget` or `string.format` cannot change them.
+
+local std = copy(G)
+for _, lib in ipairs({"coroutine", "debug", "io", "math", "os", "package", "string", "table", "utf8"}) do
+  std[lib] = copy(G[lib])
+end
+std._G = G
+engine.std = std
 
 ---------------------------------------------------------------------------------------------------
 -- Teardown.

@@ -171,6 +171,10 @@ function File:seek()
   return nil, "Illegal seek", 29
 end
 
+-- Safe mode: starting a command needs the 'shell' capability.
+engine.needs("shell", os, {"execute"}, "os.")
+engine.needs("shell", io, {"popen"}, "io.")
+
 -- io.type and io.close know popen files (and the runtime's standard streams, which are not C
 -- files either); real files go where they went before.
 local prev_type, prev_close, c_file_type = io.type, io.close, engine.std.io.type
