@@ -11,6 +11,7 @@ import collections
 import contextlib
 import contextvars
 import inspect
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -66,23 +67,31 @@ def _return_freed_memory() -> None:
 _malloc_trim: Any = None
 
 
+MIN_MEMORY, MAX_MEMORY = 1 << 20, 1 << 40
+SIZE_FORMS = "a number of bytes, or a number with K, M or G such as 512M or 2G, from 1M to 1T"
+
+
 def max_memory_from_env() -> int:
+    """The heap cap from `CRUCIBLE_LUA_MAX_MEMORY` (default 1G); ValueError names a bad value."""
     value = os.environ.get("CRUCIBLE_LUA_MAX_MEMORY", "")
-    return parse_size(value) if value else DEFAULT_MAX_MEMORY
+    try:
+        return parse_size(value) if value.strip() else DEFAULT_MAX_MEMORY
+    except ValueError as exc:
+        raise ValueError(f"CRUCIBLE_LUA_MAX_MEMORY: {exc}") from None
 
 
 def parse_size(value: str) -> int:
-    """Bytes from "512M", "2G", "1048576" (K, M, G are powers of 1024)."""
-    value = value.strip().upper().removesuffix("B")
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(value[-1:], 1)
-    number = value[:-1] if scale > 1 else value
+    """Bytes from "512M", "2G", "1048576" (K, M, G are powers of 1024), from 1M to 1T."""
+    text = value.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    number = text[:-1] if scale > 1 else text
     try:
-        size = int(float(number) * scale)
+        amount = float(number)
     except ValueError:
-        raise ValueError(f"not a memory size: {value!r} (use bytes, or a number with K, M or G)") from None
-    if size <= 0:
-        raise ValueError(f"memory size must be positive, got {value!r}")
-    return size
+        raise ValueError(f"not a memory size: {value!r} (use {SIZE_FORMS})") from None
+    if not math.isfinite(amount) or not MIN_MEMORY <= amount * scale <= MAX_MEMORY:
+        raise ValueError(f"memory size out of range: {value!r} (use {SIZE_FORMS})")
+    return int(amount * scale)
 
 
 class Runtime:

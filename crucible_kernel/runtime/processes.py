@@ -12,7 +12,8 @@ Every wait works two ways:
 
 An interrupt of the waiting task (or its cancellation) sends SIGINT to the child's process group,
 then SIGKILL if the child still lives GRACE seconds later, and stops the task (`Stopped`), as an
-interrupt of an IPython kernel reaches its children. `Runtime.aclose` kills whatever is left.
+interrupt of an IPython kernel reaches its children. `Runtime.aclose` stops whatever is left
+(SIGINT, then SIGKILL half a second later).
 
 Python API (what cru.shell builds on; every `await` also works when settled synchronously)::
 
@@ -74,6 +75,7 @@ STDOUT, STDERR = "stdout", "stderr"
 SHELL = "/bin/sh"
 
 GRACE = 2.0  # seconds between SIGINT and SIGKILL
+CLOSE_GRACE = 0.5  # the same when the runtime closes (a run that ends, a reset, a shutdown)
 POLL = 0.02  # seconds between interrupt checks while blocking
 CHUNK = 64 * 1024  # bytes read from a pipe at once
 BUFFER_LIMIT = 1 << 20  # bytes kept unread before the child is left to wait (back pressure)
@@ -619,7 +621,17 @@ class Processes:
             child.kill()
 
     async def aclose(self) -> None:
-        """Kill every child still running and let go of all of them (on the runtime's loop)."""
+        """Stop every child still running (SIGINT, then SIGKILL after CLOSE_GRACE) and let go of
+        all of them (on the runtime's loop)."""
+        running = [c for c in self._children if c.status is None]
+        for child in running:
+            child.interrupt()
+        deadline = time.monotonic() + CLOSE_GRACE
+        while running and time.monotonic() < deadline:
+            await asyncio.sleep(POLL)
+            for child in running:
+                child._reap(block=False)
+            running = [c for c in running if c.status is None]
         self.kill_all()
         for child in list(self._children):
             with contextlib.suppress(Exception):

@@ -120,7 +120,7 @@ async def test_a_guarded_function_keeps_its_documentation(safe_lua):
 
 def test_capability_names_are_checked_and_aliases_accepted():
     assert parse_capabilities("network, Shell,vault web_socket") == {"network", "shell", "kiln", "websocket"}
-    with pytest.raises(ValueError, match="unknown capability 'fs'.*filesystem, network, shell"):
+    with pytest.raises(ValueError, match=r"unknown capability 'fs'.*filesystem, network, shell"):
         parse_capabilities("fs")
 
 
