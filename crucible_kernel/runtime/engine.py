@@ -1,7 +1,8 @@
 """The runtime: one Lua 5.4 state, the cru.* modules in it, and the tasks that run there.
 
 A `Runtime` belongs to one asyncio loop (the first one it starts a task on). All Lua runs on that
-loop's thread; `interrupt` is the only method that may be called from elsewhere.
+loop's thread; `interrupt`, `interrupt_honoured`, `halt` and `processes.kill_all` are the only
+methods that may be called from elsewhere.
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ def parse_size(value: str) -> int:
 class Runtime:
     """A Lua 5.4 state with the cru.* runtime, driven by asyncio.
 
-    Create it, then `load` a chunk and `run` it (or `start` it as a task). Everything Lua writes,
-    logs or displays goes to `host`.
+    Create it, then `load` a chunk and `run` it (or `start` it as a task); run Lua on the user's
+    behalf with `call`. Everything Lua writes, logs or displays goes to `host`. `aclose` ends it
+    and gives its memory back. With `safe`, the state is confined (capabilities.py).
     """
 
     def __init__(
