@@ -1,6 +1,6 @@
 """crucible-kernel: the command line.
 
-crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE]
+crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE] [--safe [--allow CAPS]]
     [--no-sessions | --sessions-file FILE [--sessions-mode MODE] [--sessions-speed FACTOR]]
 crucible-kernel run --plugin PATH [--plugin PATH ...] [--config FILE.toml] [FILE.lua [ARG ...]]
 crucible-kernel test PATH [--filter TEXT] [--json]
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 
 EXIT_USAGE = 2
+RUN_HINT = " (safe mode: grant it with crucible-kernel run --safe --allow {capability})"
 
 
 def _positive_float(value: str) -> float:
@@ -45,6 +46,29 @@ def _memory_size(value: str) -> int:
         return parse_size(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _capabilities(value: str) -> frozenset[str]:
+    from .runtime.capabilities import parse_capabilities
+
+    try:
+        return parse_capabilities(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+SAFE_HELP = (
+    "safe mode, for code you do not trust: no C modules, no binary chunks, a debug library "
+    "reduced to traceback and getinfo, and writing files (filesystem), running commands (shell), "
+    "HTTP (network) and WebSockets (websocket) refused unless granted with --allow. Not an OS "
+    "sandbox: reading files and the environment stays possible"
+)
+ALLOW_HELP = "capabilities granted in safe mode, comma-separated: filesystem, shell, network, websocket"
+
+
+def _add_safe_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--safe", action="store_true", help=SAFE_HELP)
+    parser.add_argument("--allow", type=_capabilities, metavar="CAPS", help=ALLOW_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-memory",
         type=_memory_size,
         metavar="SIZE",
-        help="cap on the Lua heap, e.g. 256M or 2G (default 1G, or $CRUCIBLE_LUA_MAX_MEMORY); "
-        "beyond it allocations fail with the Lua error 'not enough memory'",
+        help="cap on the Lua heap, from 1M to 1T, e.g. 256M or 2G (default 1G, or "
+        "$CRUCIBLE_LUA_MAX_MEMORY); beyond it allocations fail with the Lua error 'not enough memory'",
     )
     run.add_argument(
         "--plugin",
@@ -116,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="replay speed: 1 as recorded (the default), 2 twice as fast, 0 as fast as possible",
     )
+    _add_safe_options(run)
     test = commands.add_parser(
         "test",
         help="run a plugin's Lua test suite (as Crucible's `cru plugin test`)",
@@ -143,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         "install",
         help="install the Jupyter kernelspec",
         description=(
-            "Install the kernelspec (default name crucible-lua, shown as 'Lua (Crucible)'). "
+            "Install the kernelspec (default name crucible-lua, shown as 'Lua (Crucible)'; with "
+            "--safe a second one, crucible-lua-safe, shown as 'Lua (Crucible, safe)'). "
             "Without --user or --prefix it goes into this Python's prefix (--sys-prefix), "
             "which is what a virtual environment wants."
         ),
@@ -152,10 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--user", action="store_true", help="install for the current user")
     where.add_argument("--sys-prefix", action="store_true", help="install into sys.prefix (the default)")
     where.add_argument("--prefix", metavar="DIR", help="install under DIR/share/jupyter/kernels")
-    install.add_argument("--name", default="crucible-lua", help="kernelspec name (default: crucible-lua)")
+    install.add_argument(
+        "--name", help="kernelspec name (default: crucible-lua, or crucible-lua-safe with --safe)"
+    )
     install.add_argument(
         "--display-name", metavar="TEXT", help="name shown in Jupyter (default: Lua (Crucible))"
     )
+    _add_safe_options(install)
 
     execute = commands.add_parser(
         "execute",
@@ -194,11 +223,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         CrucibleKernelApp.launch_instance(argv[1:], kernel_class=CrucibleKernel)
         return 0
     args = build_parser().parse_args(argv)
+    if getattr(args, "allow", None) is not None and not args.safe:
+        print("crucible-kernel: --allow grants capabilities in safe mode; add --safe", file=sys.stderr)
+        return EXIT_USAGE
     if args.command == "install":
-        from .kernel.install import install
+        from .kernel.install import DEFAULT_NAME, SAFE_NAME, install
 
-        folder = install(user=args.user, prefix=args.prefix, name=args.name, display_name=args.display_name)
-        print(f"Installed kernelspec {args.name} in {folder}")
+        name = args.name or (SAFE_NAME if args.safe else DEFAULT_NAME)
+        folder = install(
+            user=args.user,
+            prefix=args.prefix,
+            name=name,
+            display_name=args.display_name,
+            safe=args.safe,
+            allow=args.allow or frozenset(),
+        )
+        print(f"Installed kernelspec {name} in {folder}")
         return 0
     if args.command == "execute":
         return _execute(args)
@@ -224,9 +264,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.sessions_mode and not args.sessions_file:
             print("crucible-kernel: --sessions-mode needs --sessions-file", file=sys.stderr)
             return EXIT_USAGE
+        max_memory = args.max_memory
+        if max_memory is None:
+            from .runtime.engine import max_memory_from_env
+
+            try:
+                max_memory = max_memory_from_env()
+            except ValueError as exc:
+                print(f"crucible-kernel: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        safe = None
+        if args.safe:
+            from .runtime import SafeMode
+
+            safe = SafeMode(args.allow or frozenset(), RUN_HINT)
         options = RunOptions(
             timeout=args.timeout,
-            max_memory=args.max_memory,
+            max_memory=max_memory,
+            safe=safe,
             sessions=not args.no_sessions,
             sessions_file=args.sessions_file,
             sessions_mode=args.sessions_mode,

@@ -1,19 +1,35 @@
-"""`crucible-kernel run`: a Lua file as the main chunk, on the terminal host."""
+"""`crucible-kernel run`: a Lua file as the main chunk, on the terminal host.
+
+Ctrl-C and --timeout reach the runtime from a watcher thread, so they work even while the main
+thread is busy in Lua (the count hook then stops it) or stuck where no hook runs (a __gc
+finalizer, a long C function): after STUCK_AFTER seconds without the interrupt being seen, the
+terminal is told so, and the third Ctrl-C exits at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .runtime import LuaSyntaxError, Runtime, TaskState, TerminalHost
+from .runtime import LuaSyntaxError, Runtime, SafeMode, TaskState, TerminalHost
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_TIMEOUT = 124  # as timeout(1)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+STUCK_AFTER = 2.0  # seconds an interrupt may go unseen before the terminal is told
+STUCK_MESSAGE = (
+    b"crucible-kernel: Lua is stuck in a finalizer / C function and cannot be interrupted; "
+    b"press Ctrl-C again to exit\n"
+)
+EXIT_NOW_AFTER = 3  # Ctrl-C presses: the last one exits at once, stuck or not
 
 
 @dataclass
@@ -32,6 +48,8 @@ class RunOptions:
     """"record", "replay" or "auto" (the default with a file: replay when it exists, else record)."""
     sessions_speed: float = 1.0
     """Replay speed factor (0: as fast as possible)."""
+    safe: SafeMode | None = None
+    """Safe mode and the capabilities it grants (None: not safe mode)."""
 
 
 async def run_file(path: str, source: bytes, args: list[str], options: RunOptions | None = None) -> int:
@@ -39,7 +57,7 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
     options = options or RunOptions()
     timeout = options.timeout
     host = TerminalHost()
-    rt = Runtime(host, max_memory=options.max_memory)
+    rt = Runtime(host, max_memory=options.max_memory, safe=options.safe)
     from . import plugins  # cru.plugins and cru.services, as in a notebook
 
     plugins.install(rt)
@@ -49,22 +67,31 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
         chunk = rt.load(source, "@" + path)
     except LuaSyntaxError as exc:
         host.write("stderr", f"crucible-kernel: {exc.message}\n".encode())
+        await rt.aclose()
         return EXIT_ERROR
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    interrupted = False
+    reason: list[str] = []  # "interrupted" or "timeout", the first that came
 
-    def on_sigint(signum: int, frame: object) -> None:
-        # A plain handler, not loop.add_signal_handler: it must also run while Lua computes, when
-        # the loop is not turning (it then runs inside the interrupt hook's call into Python).
-        nonlocal interrupted
-        interrupted = True
-        rt.interrupt()
+    def stop_everything(why: str) -> None:
+        # From the watcher thread: stop what Lua computes now, then wake the loop.
+        if not reason:
+            reason.append(why)
+        number = rt.interrupt()
         loop.call_soon_threadsafe(stop.set)
+        threading.Timer(STUCK_AFTER, _report_if_stuck, (rt, number, why)).start()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    watcher = _SignalWatcher(
+        on_interrupt=lambda: stop_everything("interrupted"),
+        on_last=lambda: _exit_now(rt, host, EXIT_INTERRUPTED, b"crucible-kernel: interrupted\n"),
+    )
+    timer = threading.Timer(timeout, stop_everything, ("timeout",)) if timeout else None
+    watcher.start()
     try:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         main = rt.start(chunk, *args, name=path, kind="main", foreground=True)
 
         async def everything() -> None:
@@ -75,12 +102,11 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
         work = asyncio.ensure_future(everything())
         stopped = asyncio.ensure_future(stop.wait())
         exited = asyncio.ensure_future(host.exit_event.wait())
-        done, _ = await asyncio.wait(
-            {work, stopped, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
+        await asyncio.wait({work, stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
         for f in (work, stopped, exited):
             f.cancel()
-        await rt.cancel_tasks(reason="interrupted" if interrupted else "cancelled")
+        why = reason[0] if reason else None
+        await rt.cancel_tasks(reason="interrupted" if why == "interrupted" else "cancelled")
         await main.wait()
 
         if host.exit_code is not None:
@@ -88,15 +114,17 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
         if main.state is TaskState.FAILED and main.error is not None:
             host.write("stderr", f"crucible-kernel: {main.error.traceback}\n".encode())
             return EXIT_ERROR
-        if interrupted:
+        if why == "interrupted":
             host.write("stderr", b"crucible-kernel: interrupted\n")
             return EXIT_INTERRUPTED
-        if not done:
+        if why == "timeout":
             host.write("stderr", f"crucible-kernel: timed out after {timeout:g} s\n".encode())
             return EXIT_TIMEOUT
         return EXIT_OK
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if timer is not None:
+            timer.cancel()
+        watcher.stop()
         await rt.aclose()
         if service is not None:
             await service.aclose()
@@ -117,6 +145,83 @@ def _sessions(rt: Runtime, options: RunOptions) -> Any:
     service = SessionService(recording=recording, socket_path=os.environ.get("CRUCIBLE_SOCKET") or None)
     install(rt, service)
     return service
+
+
+def _report_if_stuck(rt: Runtime, number: int, why: str) -> None:
+    if rt.interrupt_honoured(number) or rt.closed:
+        return
+    with contextlib.suppress(OSError):
+        os.write(2, STUCK_MESSAGE)
+    if why == "timeout":  # nobody is there to press Ctrl-C: the timeout ends the run anyway
+        _exit_now(rt, None, EXIT_TIMEOUT, b"crucible-kernel: timed out\n")
+
+
+def _exit_now(rt: Runtime, host: TerminalHost | None, status: int, message: bytes) -> None:
+    """Leave at once, from any thread: the main thread may be stuck in Lua."""
+    with contextlib.suppress(Exception):
+        rt.processes.kill_all()
+    with contextlib.suppress(Exception):
+        if host is not None:
+            host.flush()
+    with contextlib.suppress(OSError):
+        os.write(2, message)
+    os._exit(status)
+
+
+class _SignalWatcher:
+    """Hears every SIGINT on a thread of its own (through the signal wakeup fd, which the C-level
+    handler writes even while the main thread never returns to Python): each one interrupts;
+    the EXIT_NOW_AFTER-th exits at once."""
+
+    def __init__(self, on_interrupt: Callable[[], None], on_last: Callable[[], None]) -> None:
+        self._on_interrupt = on_interrupt
+        self._on_last = on_last
+        self._count = 0
+        self._read = self._write = -1
+        self._previous_fd = -1
+        self._previous_handler: object = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        # A Python handler must stay installed for the C handler to write the wakeup fd; the
+        # work happens on the watcher thread.
+        self._previous_handler = signal.signal(signal.SIGINT, _ignore)
+        self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        self._thread = threading.Thread(target=self._watch, name="crucible-sigint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        signal.set_wakeup_fd(self._previous_fd)
+        signal.signal(signal.SIGINT, self._previous_handler)  # type: ignore[arg-type]
+        with contextlib.suppress(OSError):
+            os.close(self._write)  # ends the watcher's read
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+        with contextlib.suppress(OSError):
+            os.close(self._read)
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._read, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            for number in data:
+                if number != signal.SIGINT:
+                    continue
+                self._count += 1
+                if self._count >= EXIT_NOW_AFTER:
+                    self._on_last()
+                    return
+                self._on_interrupt()
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """SIGINT's Python-level handler: the watcher thread does the work."""
 
 
 def _prepare_globals(rt: Runtime, path: str, args: list[str]) -> None:

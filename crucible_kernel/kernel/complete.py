@@ -9,7 +9,8 @@
   methods of userdata objects (rate limiters, task handles) and of strings (`("x"):up`) show.
 
 Inside a string or a comment there are no matches. Names starting with `_` show only once a `_`
-is typed. The walk happens in Lua (lua/introspect.lua) in one call, without running user code.
+is typed. The walk happens in Lua (lua/introspect.lua) in one call, without running user code,
+as an interruptible task; an interrupt gives no matches.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .syntax import KEYWORDS, Path, Token, path_at_end, tokenize
 __all__ = ["complete", "visible_locals"]
 
 
-def complete(rt: Any, code: str, cursor_pos: int) -> dict[str, Any]:
+async def complete(rt: Any, code: str, cursor_pos: int) -> dict[str, Any]:
     """The complete_reply content for `code` with the cursor at `cursor_pos` (code points)."""
     code = code if isinstance(code, str) else ""
     try:
@@ -30,13 +31,13 @@ def complete(rt: Any, code: str, cursor_pos: int) -> dict[str, Any]:
     except (TypeError, ValueError):
         cursor = len(code)
     try:
-        matches, start = _complete(rt, code, cursor)
+        matches, start = await _complete(rt, code, cursor)
     except Exception:  # completion must never fail the request
         matches, start = [], cursor
     return {"matches": matches, "cursor_start": start, "cursor_end": cursor, "metadata": {}, "status": "ok"}
 
 
-def _complete(rt: Any, code: str, cursor: int) -> tuple[list[str], int]:
+async def _complete(rt: Any, code: str, cursor: int) -> tuple[list[str], int]:
     tokens = tokenize(code[:cursor])
     if tokens and not tokens[-1].closed:
         return [], cursor  # inside a string or a comment
@@ -48,14 +49,16 @@ def _complete(rt: Any, code: str, cursor: int) -> tuple[list[str], int]:
     helper = introspection(rt)
     if path.base == "string" or path.names:
         dotted = ".".join(path.names).encode()
-        listing = helper[b"fields"](path.base.encode(), dotted, path.last.encode(), path.sep == ":")
+        args = (path.base.encode(), dotted, path.last.encode(), path.sep == ":")
+        (listing,) = await rt.call(helper[b"fields"], *args, name="complete")
         names = _visible(_split(listing), path.last)
         if path.base == "string":
             return sorted(names), path.last_start
         prefix = path.text[: len(path.text) - len(path.last)]
         return sorted(prefix + n for n in names), path.start
     scope_tokens = tokens[:-1] if tokens and tokens[-1].end == cursor else tokens
-    candidates = set(_split(helper[b"fields"](b"global", b"", path.last.encode(), False)))
+    (listing,) = await rt.call(helper[b"fields"], b"global", b"", path.last.encode(), False, name="complete")
+    candidates = set(_split(listing))
     candidates.update(visible_locals(scope_tokens))
     matches = {n for n in _visible(candidates, path.last) if n not in KEYWORDS}
     matches.update(k for k in KEYWORDS if k.startswith(path.last))

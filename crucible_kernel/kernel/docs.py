@@ -15,7 +15,6 @@ This module also loads the Lua half of the editing help (`lua/introspect.lua`), 
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -296,17 +295,16 @@ def registry() -> Registry:
 
 # The Lua side ------------------------------------------------------------------------------------
 
-_HELPERS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
 
 def introspection(rt: Any) -> Any:
-    """The table of lua/introspect.lua in `rt`'s Lua state, loaded on first use."""
-    helper = _HELPERS.get(rt)
+    """The table of lua/introspect.lua in `rt`'s Lua state, loaded on first use (kept in the
+    runtime's extensions, so it goes with the runtime)."""
+    helper = rt.extensions.get("kernel.introspect")
     if helper is None:
         source = resources.files(__package__).joinpath("lua", "introspect.lua").read_bytes()
-        helper = rt.lua.compile(source, b"=crucible/introspect.lua")()
+        helper = rt.lua.compile(source, b"=crucible/introspect.lua", mode="t")(rt.engine)
         helper[b"set_names"]("\n".join([*STDLIB, *STDLIB_MODULES]).encode())
-        _HELPERS[rt] = helper
+        rt.extensions["kernel.introspect"] = helper
     return helper
 
 

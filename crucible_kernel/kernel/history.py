@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 
 SESSION = 1  # one session per kernel process; 0 in a request means "the current one"
+MAX_OUTPUT = 10_000  # characters of a cell's result kept for history_request (output=True)
 
 
 @dataclass
@@ -25,6 +26,10 @@ class History:
         self.entries.append(Entry(line, code, None))
 
     def set_output(self, line: int, text: str) -> None:
+        """Remember the text of cell `line`'s result, cut to MAX_OUTPUT characters: the history
+        must not keep a copy of every big value a cell ever showed."""
+        if len(text) > MAX_OUTPUT:
+            text = text[:MAX_OUTPUT] + f"... ({len(text) - MAX_OUTPUT} more characters)"
         for entry in reversed(self.entries):
             if entry.line == line:
                 entry.output = text

@@ -13,6 +13,7 @@ a busy Lua loop never lets the timer run), and before anything else is published
 from __future__ import annotations
 
 import asyncio
+import codecs
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ FLUSH_DELAY = 0.02
 FLUSH_AGE = 0.05
 FLUSH_SIZE = 64 * 1024
 STDIN_POLL = 0.01
+IOPUB_BACKLOG = 4  # big stream messages waiting for the IOPub thread before writing waits
+IOPUB_PATIENCE = 5.0  # seconds one such wait may last
 
 
 class KernelHost(Host):
@@ -41,6 +44,7 @@ class KernelHost(Host):
         self._parent: dict[str, Any] | None = None
         self._since = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._decoders: dict[str, codecs.IncrementalDecoder] = {}
         self._stdin_lock = asyncio.Lock()
         self.stdin_allowed: dict[str, bool] = {}
         """allow_stdin of the cells running now, by msg_id."""
@@ -54,6 +58,8 @@ class KernelHost(Host):
         parent = self._current_parent()
         if self._parts and (stream != self._stream or parent is not self._parent):
             self.flush()
+        if parent is not self._parent:
+            self._end_characters()
         if not self._parts:
             self._stream, self._parent, self._since = stream, parent, time.monotonic()
             if self._timer is None:
@@ -104,15 +110,44 @@ class KernelHost(Host):
             self._timer = None
         if not self._parts:
             return
-        text = b"".join(self._parts).decode("utf-8", "replace")
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
         self._parts.clear()
         self._size = 0
-        self._send("stream", {"name": self._stream, "text": text}, self._parent)
+        # A character cut between two writes (big output comes in slices) is decoded whole.
+        text = self._decoder(self._stream).decode(data)
+        if text:
+            self._send("stream", {"name": self._stream, "text": text}, self._parent)
+        if len(data) >= FLUSH_SIZE:
+            self._wait_for_iopub()
 
     def publish(self, msg_type: str, content: dict[str, Any], parent: dict[str, Any] | None = None) -> None:
         """Send an IOPub message after the stream text written before it."""
         self.flush()
         self._send(msg_type, content, parent if parent is not None else self._current_parent())
+
+    def _decoder(self, stream: str) -> codecs.IncrementalDecoder:
+        decoder = self._decoders.get(stream)
+        if decoder is None:
+            decoder = self._decoders[stream] = codecs.getincrementaldecoder("utf-8")("replace")
+        return decoder
+
+    def _end_characters(self) -> None:
+        """A character left cut at the end of the previous cell's output is not carried over."""
+        for stream, decoder in list(self._decoders.items()):
+            rest = decoder.decode(b"", final=True)
+            if rest and self._parent is not None:
+                self._send("stream", {"name": stream, "text": rest}, self._parent)
+        self._decoders.clear()
+
+    def _wait_for_iopub(self) -> None:
+        # Big output: let the IOPub thread send what is queued before more is made, so what waits
+        # in memory stays bounded (IOPUB_BACKLOG messages) instead of growing with the output.
+        events = getattr(getattr(self.kernel, "iopub_thread", None), "_events", None)
+        if events is None:
+            return
+        deadline = time.monotonic() + IOPUB_PATIENCE
+        while len(events) > IOPUB_BACKLOG and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     # Input
 

@@ -16,14 +16,12 @@ be found, or any failure, gives found=False.
 
 from __future__ import annotations
 
-import inspect as pyinspect
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from lupa import lua54
 
 from .docs import (
     STDLIB,
@@ -42,13 +40,14 @@ __all__ = ["inspect", "pager_text"]
 MANUAL = "https://www.lua.org/manual/5.4/manual.html"
 MAX_FIELDS = 80  # fields listed for a table or object
 MAX_FILE = 4 << 20  # bytes read from a file to show a function's source
+MAX_CALLS = 4  # enclosing calls tried when the name under the cursor means nothing
 
 _NAME_REST = re.compile(r"[A-Za-z0-9_]*")
 
 NOT_FOUND: dict[str, Any] = {"status": "ok", "found": False, "data": {}, "metadata": {}}
 
 
-def inspect(
+async def inspect(
     rt: Any,
     code: str,
     cursor_pos: int,
@@ -58,15 +57,16 @@ def inspect(
     """The inspect_reply content for the name at `cursor_pos` (code points) in `code`.
 
     The name is the dotted or colon path under or just before the cursor; when that names
-    nothing, the function of the call whose parentheses hold the cursor. `sources` maps chunk
-    names ("cell[3]") to their code, for the source of functions defined in cells.
+    nothing, the function of the call whose parentheses hold the cursor (the innermost few).
+    `sources` maps chunk names ("cell[3]") to their code, for the source of functions defined in
+    cells. The Lua side runs as an interruptible task; an interrupt gives found=False.
     """
     try:
         if not isinstance(code, str):
             return dict(NOT_FOUND, data={}, metadata={})
         cursor = max(0, min(int(cursor_pos), len(code)))
         for path in _candidates(code, cursor):
-            page = _help(rt, path, detail_level, sources or {})
+            page = await _help(rt, path, detail_level, sources or {})
             if page is not None:
                 return {
                     "status": "ok",
@@ -79,10 +79,12 @@ def inspect(
     return dict(NOT_FOUND, data={}, metadata={})
 
 
-def pager_text(rt: Any, name: str, detail_level: int, sources: Mapping[str, str] | None = None) -> str | None:
+async def pager_text(
+    rt: Any, name: str, detail_level: int, sources: Mapping[str, str] | None = None
+) -> str | None:
     """The plain text for a pager payload of `?name` (detail 0) or `??name` (1); None if not found."""
     name = name.strip() if isinstance(name, str) else ""
-    reply = inspect(rt, name, len(name), detail_level, sources)
+    reply = await inspect(rt, name, len(name), detail_level, sources)
     return reply["data"]["text/plain"] if reply["found"] else None
 
 
@@ -116,7 +118,7 @@ def _trimmed(path: Path) -> Path:
 
 
 def _calls(tokens: list[Token]) -> list[Path]:
-    """The functions of the calls still open at the end of `tokens`, innermost first."""
+    """The functions of the innermost MAX_CALLS calls still open at the end of `tokens`."""
     stack: list[int] = []
     for i, t in enumerate(tokens):
         if t.kind != "op":
@@ -127,9 +129,11 @@ def _calls(tokens: list[Token]) -> list[Path]:
             stack.pop()
     out = []
     for i in reversed(stack):
+        if len(out) >= MAX_CALLS:
+            break
         if tokens[i].text == "[" or i == 0:
             continue
-        path = path_at_end(tokens[:i], tokens[i - 1].end)
+        path = path_at_end(tokens, tokens[i - 1].end, i)  # the path ending right before it
         if path is not None and path.last:
             out.append(path)
     return out
@@ -212,23 +216,24 @@ class _Page:
         return "\n\n".join(blocks)
 
 
-def _help(rt: Any, path: Path, detail: int, sources: Mapping[str, str]) -> _Page | None:
+async def _help(rt: Any, path: Path, detail: int, sources: Mapping[str, str]) -> _Page | None:
     helper = introspection(rt)
     names = [*path.names, path.last] if path.last else list(path.names)
-    found, value = helper[b"resolve"](path.base.encode(), ".".join(names).encode())
-    if not found or value is None:
+    found, *rest = await rt.call(
+        helper[b"inspect"], path.base.encode(), ".".join(names).encode(), name="inspect"
+    )
+    if not found:
         return None
+    info = {_text(k): _plain(v) for k, v in rest[0].items()}
+    members = _members(rest[1]) if len(rest) > 1 else []
     display = path.text if path.base == "global" else f'("..."){path.text}'
-    if lua54.lua_type(value) is None and callable(value):  # a Python function handed to Lua
-        return _python_help(display, value)
-    info = {_text(k): _plain(v) for k, v in helper[b"describe"](value).items()}
     std = info.get("name") or info.get("fname")
     if std in STDLIB:
         return _stdlib_help(std)
     if path.base == "global" and path.text in STDLIB and not info.get("callable"):
         return _stdlib_help(path.text, str(info.get("repr", "")))  # math.pi, _VERSION, io.stdout
     if std in STDLIB_MODULES:
-        return _table_help(rt, display, value, info, std)
+        return _table_help(display, members, info, std)
     if info.get("source") is not None:
         return _function_help(display, path.sep, info, detail, sources)
     if info.get("callable"):
@@ -236,7 +241,7 @@ def _help(rt: Any, path: Path, detail: int, sources: Mapping[str, str]) -> _Page
         page.text(f"A callable {info['type']} (its __call is not a Lua function).")
         return page
     if info["type"] in ("table", "userdata"):
-        return _table_help(rt, display, value, info, None)
+        return _table_help(display, members, info, None)
     return _value_help(display, info)
 
 
@@ -337,14 +342,28 @@ def _chunk_text(source: str, sources: Mapping[str, str]) -> str | None:
         file = chunk_file(source)
         return registry().sources.get(file) if file else None
     if source.startswith("@"):
-        try:
-            if os.path.getsize(source[1:]) > MAX_FILE:
-                return None
-            with open(source[1:], encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except (OSError, ValueError):
-            return None
+        return _read_regular_file(source[1:])
     return source  # a chunk loaded from a string without a name: its source is the code
+
+
+def _read_regular_file(path: str) -> str | None:
+    """The text of `path` if it is a regular file of at most MAX_FILE bytes. Opened without
+    blocking and checked after opening: a FIFO or a device would block or never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE:
+            return None
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_FILE + 1).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def _function_source(source: str, first: int, last: int, sources: Mapping[str, str]) -> str | None:
@@ -394,22 +413,6 @@ def _stdlib_help(name: str, value: str = "") -> _Page:
     return page
 
 
-def _python_help(display: str, fn: Any) -> _Page:
-    try:
-        signature = str(pyinspect.signature(fn))
-    except (TypeError, ValueError):
-        signature = "(...)"
-    page = _Page(f"{display}{signature}")
-    page.text(pyinspect.getdoc(fn) or "")
-    page.facts(
-        [
-            ("Yields", "yes" if pyinspect.iscoroutinefunction(fn) else "no"),
-            ("Defined in", "Python (a native of the runtime)"),
-        ]
-    )
-    return page
-
-
 # Tables, objects and other values ----------------------------------------------------------------
 
 
@@ -424,8 +427,8 @@ class _Member:
     text: str
 
 
-def _members(rt: Any, value: Any) -> list[_Member]:
-    listing = _text(introspection(rt)[b"members"](value))
+def _members(listing_bytes: Any) -> list[_Member]:
+    listing = _text(listing_bytes or b"")
     out = []
     for row in listing.split("\n"):
         cols = row.split("\t")
@@ -446,10 +449,9 @@ def _members(rt: Any, value: Any) -> list[_Member]:
     return out
 
 
-def _table_help(rt: Any, display: str, value: Any, info: dict[str, Any], std: str | None) -> _Page:
+def _table_help(display: str, members: list[_Member], info: dict[str, Any], std: str | None) -> _Page:
     kind = info["type"]
     mtname = info.get("mtname")
-    members = _members(rt, value)
     public = [m for m in members if not m.name.startswith("_")]
     functions = [m for m in public if m.source or m.std or "function" in m.type]
     if kind == "userdata":

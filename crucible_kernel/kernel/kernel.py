@@ -7,15 +7,19 @@ services keep running between cells. do_execute never raises: every failure is a
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
+from traitlets import Bool, Unicode
 
 from .. import __version__
-from ..runtime import LuaError, LuaSyntaxError, Runtime, TaskState
+from ..runtime import LuaError, LuaSyntaxError, Runtime, Stopped, TaskState
 from ..runtime.display import result_bundle
 from ..runtime.owners import owned_by
 from . import magics
@@ -30,6 +34,18 @@ if TYPE_CHECKING:
 
 LUA_MANUAL = "https://www.lua.org/manual/5.4/"
 API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Extending/Lua-Runtime-API.md"
+
+STUCK_AFTER = 2.0  # seconds an interrupt may go unseen before the cell is told Lua is stuck
+STUCK_MESSAGE = (
+    "Lua is stuck in a finalizer / C function and cannot be interrupted; restart the kernel to stop it\n"
+)
+SHUTDOWN_GRACE = 0.6  # seconds the main loop gets to stop the tasks and close the Lua state
+SHUTDOWN_EXIT = 0.95  # seconds after a shutdown request at which a stuck process exits anyway
+
+SAFE_HINT = (
+    " (this kernel runs in safe mode: install its kernelspec with "
+    "crucible-kernel install --safe --allow {capability} to grant it)"
+)
 
 SUBSHELL_REFUSAL = (
     "crucible-kernel does not support subshells: all Lua runs in one state on one thread, "
@@ -59,6 +75,13 @@ class CrucibleKernel(Kernel):
         {"text": "Lua 5.4 reference manual", "url": LUA_MANUAL},
     ]
 
+    safe = Bool(False, help="Safe mode: no C modules, a reduced debug library, capabilities enforced").tag(
+        config=True
+    )
+    allow = Unicode("", help="Capabilities granted in safe mode, comma-separated (network,shell,...)").tag(
+        config=True
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.host = KernelHost(self)
@@ -71,6 +94,8 @@ class CrucibleKernel(Kernel):
         """The session service behind cru.sessions (made with the first Lua state)."""
         self.side_runs: set[Any] = set()
         """Work running in a Lua state of its own (a %test suite); interrupts reach it too."""
+        self._cell_parent: dict[str, Any] | None = None  # the request of the cell running now
+        self._main_loop: asyncio.AbstractEventLoop | None = None
         self._setup_comms()
 
     @property
@@ -97,6 +122,7 @@ class CrucibleKernel(Kernel):
 
     def start(self) -> None:
         super().start()
+        self._main_loop = self.io_loop.asyncio_loop
         # A handler that stays installed: ipykernel's default one (swapped in around each
         # message) cannot stop Lua, and with none the first SIGINT while idle would be lost.
         signal.signal(signal.SIGINT, self._on_sigint)
@@ -110,11 +136,29 @@ class CrucibleKernel(Kernel):
     async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:
         # interrupt_mode "message": handled on the control thread while Lua may be computing on
         # the main one; Runtime.interrupt is safe to call from here.
-        if self._runtime is not None:
-            self._runtime.interrupt()
+        rt = self._runtime
+        if rt is not None:
+            number = rt.interrupt()
+            cell = self._cell_parent
+            if cell is not None:
+                asyncio.get_running_loop().call_later(STUCK_AFTER, self._check_stuck, rt, number, cell)
         for run in list(self.side_runs):
             run.interrupt()
         self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    def _check_stuck(self, rt: Runtime, number: int, cell: dict[str, Any]) -> None:
+        # On the control thread, STUCK_AFTER seconds after an interrupt: if neither the count hook
+        # nor the main loop saw it, Lua runs where no hook runs; only a restart can stop it. Say
+        # so in the cell, from here (the main thread is the one that is stuck).
+        if rt.interrupt_honoured(number) or self._cell_parent is not cell or rt.closed:
+            return
+        self.session.send(
+            self.iopub_socket,
+            "stream",
+            {"name": "stderr", "text": STUCK_MESSAGE},
+            parent=cell,
+            ident=self._topic("stream"),
+        )
 
     async def create_subshell_request(self, socket: Any, ident: Any, parent: Any) -> None:
         self._refuse("create_subshell_reply", socket, ident, parent)
@@ -141,6 +185,7 @@ class CrucibleKernel(Kernel):
         parent = self.get_parent("shell")
         msg_id = parent.get("header", {}).get("msg_id", "")
         self.host.stdin_allowed[msg_id] = allow_stdin
+        self._cell_parent = parent
         count = self.execution_count
         if not silent and store_history:
             self.history.add(count, code)
@@ -159,6 +204,7 @@ class CrucibleKernel(Kernel):
         finally:
             self.host.flush()
             self.host.stdin_allowed.pop(msg_id, None)
+            self._cell_parent = None
         reply["execution_count"] = count
         reply.setdefault("payload", [])
         reply.setdefault("user_expressions", {})
@@ -177,13 +223,16 @@ class CrucibleKernel(Kernel):
             return self.report_lua_error(exc)
         self.sources[name] = code
         task = await self.runtime.run(cell.fn, name=name, kind="cell")
+        results, task.results = task.results, ()  # the kernel keeps no values of past cells
         self.host.flush()
         if task.state is TaskState.DONE:
             if cell.show_result and not silent:
                 try:
-                    self._publish_result(task.results)
+                    await self._publish_result(results)
                 except LuaError as exc:  # a failing __display or __tostring of the result
                     return self.report_lua_error(exc)
+                except Stopped as stop:  # a looping __tostring, interrupted
+                    return self.report_error("Interrupted", f"{name}: showing its result was {stop.kind}")
             return {"status": "ok"}
         if task.state is TaskState.FAILED and task.error is not None:
             return self.report_lua_error(task.error)
@@ -214,14 +263,14 @@ class CrucibleKernel(Kernel):
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
         from .complete import complete
 
-        return complete(self.runtime, code, cursor_pos)
+        return await complete(self.runtime, code, cursor_pos)
 
     async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
         from .inspection import inspect
 
-        return inspect(self.runtime, code, cursor_pos, detail_level, self.sources)
+        return await inspect(self.runtime, code, cursor_pos, detail_level, self.sources)
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
         from .syntax import is_complete
@@ -251,33 +300,74 @@ class CrucibleKernel(Kernel):
             entries = []
         return {"status": "ok", "history": self.history.reply(entries, output)}
 
-    def help_text(self, name: str, detail_level: int) -> str | None:
+    async def help_text(self, name: str, detail_level: int) -> str | None:
         from .inspection import pager_text
 
-        return pager_text(self.runtime, name, detail_level, self.sources)
+        return await pager_text(self.runtime, name, detail_level, self.sources)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
-        if self._runtime is not None:
-            await self._runtime.aclose()
-        if self.sessions is not None:
-            await self.sessions.aclose()
+        # On the control thread, while the main thread may be busy in Lua. Whatever runs is
+        # stopped at its next check, the tasks are cancelled and the state closed on the main
+        # loop (where they live); if that loop does not answer in time the reply goes anyway, and
+        # a process still alive shortly after exits by force (Lua stuck where no hook runs).
+        timer = threading.Timer(SHUTDOWN_EXIT, self._exit_now)
+        timer.daemon = True
+        timer.start()
+        rt, loop = self._runtime, self._main_loop
+        if rt is not None and not rt.closed:
+            rt.halt()
+        if loop is not None and not loop.is_closed() and (rt is not None or self.sessions is not None):
+            closing = asyncio.run_coroutine_threadsafe(self._close_everything(), loop)
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(closing), SHUTDOWN_GRACE)
+            except (TimeoutError, Exception):
+                self.log.warning("the Lua state did not close in time; shutting down anyway")
+        if rt is not None:
+            rt.processes.kill_all()
         return {"status": "ok", "restart": restart}
+
+    def _exit_now(self) -> None:
+        self.log.warning("the kernel did not stop by itself after a shutdown request; exiting")
+        os._exit(0)
 
     # Private methods
 
     def _new_runtime(self) -> Runtime:
         from .. import plugins
+        from ..runtime import SafeMode
+        from ..runtime.capabilities import parse_capabilities
+        from ..runtime.engine import DEFAULT_MAX_MEMORY, max_memory_from_env
         from .session_views import KernelSessions
 
-        rt = Runtime(self.host)
+        try:
+            max_memory = max_memory_from_env()
+        except ValueError as exc:  # a kernel cannot refuse to start: say so and use the default
+            self.log.warning("%s; using the default", exc)
+            max_memory = DEFAULT_MAX_MEMORY
+        safe = None
+        if self.safe:
+            try:
+                allow = parse_capabilities(self.allow)
+            except ValueError as exc:
+                self.log.warning("%s; granting none", exc)
+                allow = frozenset()
+            safe = SafeMode(allow, SAFE_HINT)
+        rt = Runtime(self.host, max_memory=max_memory, safe=safe)
         plugins.install(rt)  # cru.plugins, cru.services and the services supervisor
         if self.sessions is None:
             self.sessions = KernelSessions(self)
         self.sessions.attach(rt)
         return rt
 
-    def _publish_result(self, values: tuple[Any, ...]) -> None:
-        bundle = result_bundle(self.runtime, values)
+    async def _close_everything(self) -> None:
+        # On the main loop, at shutdown: the Lua state (its tasks first), then the sessions.
+        if self._runtime is not None and not self._runtime.closed:
+            await self._runtime.aclose()
+        if self.sessions is not None:
+            await self.sessions.aclose()
+
+    async def _publish_result(self, values: tuple[Any, ...]) -> None:
+        bundle = await result_bundle(self.runtime, values)
         if bundle is None:
             return
         data, metadata = bundle
@@ -302,10 +392,13 @@ class CrucibleKernel(Kernel):
             try:
                 if task.state is not TaskState.DONE:
                     raise task.error or LuaError(task.message)
-                data, metadata = result_bundle(self.runtime, task.results) or ({"text/plain": "nil"}, {})
+                bundle = await result_bundle(self.runtime, task.results)
+                data, metadata = bundle or ({"text/plain": "nil"}, {})
                 results[key] = {"status": "ok", "data": data, "metadata": metadata}
             except LuaError as exc:
                 results[key] = error_content("LuaError", exc.message)
+            except Stopped as stop:
+                results[key] = error_content("Interrupted", f"user expression {key} was {stop.kind}")
         return results
 
     def _on_sigint(self, signum: int, frame: Any) -> None:

@@ -138,19 +138,21 @@ class Path:
         )
 
 
-def path_at_end(tokens: list[Token], end: int) -> Path | None:
-    """The name path that ends exactly at offset `end` (the last token), or None.
+def path_at_end(tokens: list[Token], end: int, count: int | None = None) -> Path | None:
+    """The name path that ends exactly at offset `end` (the last token), or None. With `count`,
+    only the first `count` tokens are considered (no copy of the list is made).
 
     None also when the text there is not a path: a number, a closed string, `f().x`, `t[1].x`, a
     `:` that is not the last separator.
     """
-    if not tokens or tokens[-1].end != end:
+    n = len(tokens) if count is None else count
+    if n <= 0 or tokens[n - 1].end != end:
         return None
-    last_tok = tokens[-1]
+    last_tok = tokens[n - 1]
     if last_tok.kind in ("name", "keyword"):
-        last, last_start, i = last_tok.text, last_tok.start, len(tokens) - 2
+        last, last_start, i = last_tok.text, last_tok.start, n - 2
     elif last_tok.kind == "op" and last_tok.text in (".", ":"):
-        last, last_start, i = "", end, len(tokens) - 1
+        last, last_start, i = "", end, n - 1
     else:
         return None
     if i < 0 or not _is_sep(tokens[i]):

@@ -1,7 +1,8 @@
 """The cru.* plugin runtime: Lua 5.4 on asyncio. Knows nothing of Jupyter."""
 
+from .capabilities import SafeMode
 from .engine import DEFAULT_MAX_MEMORY, Runtime
-from .errors import ApiError, LuaError, LuaSyntaxError, RuntimeFailure
+from .errors import ApiError, LuaError, LuaSyntaxError, RuntimeFailure, Stopped
 from .host import Host, TerminalHost
 from .tasks import LuaTask, TaskState
 
@@ -14,6 +15,8 @@ __all__ = [
     "LuaTask",
     "Runtime",
     "RuntimeFailure",
+    "SafeMode",
+    "Stopped",
     "TaskState",
     "TerminalHost",
 ]

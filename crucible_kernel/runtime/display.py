@@ -17,13 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-import weakref
 from typing import TYPE_CHECKING, Any
-
-from lupa import lua54
-
-from .convert import text
-from .errors import LuaError
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -33,9 +27,6 @@ __all__ = ["install", "result_bundle"]
 TEXT, JSON, BASE64 = 1, 2, 3  # the kinds of lua/display.lua
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
-
-# The Lua function that formats a runtime's results (display.lua's M.result), per runtime.
-_results: weakref.WeakKeyDictionary[Runtime, Any] = weakref.WeakKeyDictionary()
 
 
 def _data(items: tuple[Any, ...], start: int) -> dict[str, Any]:
@@ -87,10 +78,11 @@ def install(rt: Runtime) -> None:
     globals_ = rt.lua.globals()
     for name in (b"display", b"clear_output", b"ilua"):
         globals_[name] = module[name]
-    _results[rt] = module[b"result"]
+    rt.extensions["display.result"] = module[b"result"]
+    rt.extensions["display.format"] = module[b"module"][b"format"]
 
 
-def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
+async def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
     """The (data, metadata) of the execute_result for the values a cell returned.
 
     `values` are the Lua values as the driver collected them (bytes, numbers, booleans, None for
@@ -99,17 +91,13 @@ def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
     whose metatable has __display gives its rich bundle; otherwise every value is formatted as
     text, joined by tabs (by newlines when one spans several lines).
 
-    Raises LuaError when formatting fails (a __display that raises or returns a bad bundle).
+    The formatting runs user code (__display, __tostring), so it runs as an interruptible task.
+    Raises LuaError when it fails (a __display that raises or returns a bad bundle) and Stopped
+    when an interrupt stopped it.
     """
     if not values:
         return None
-    try:
-        out = _results[rt](*values)
-    except lua54.LuaError as exc:
-        message = text(exc.args[0]) if exc.args else ""
-        # Errors of user code (__display, __tostring) arrive as strings; lupa empties the only
-        # other kind that can get here, the engine's stop value, which the interrupt hook raises.
-        raise LuaError(message.split("\nstack traceback:", 1)[0] or "interrupted") from None
-    if out is None:
+    out = await rt.call(rt.extensions["display.result"], *values, name="result", kind="helper")
+    if not out or (out[0] is None and len(out) == 1):
         return None
     return _data(out, 1), _metadata(out[0])

@@ -1,7 +1,8 @@
 """The runtime: one Lua 5.4 state, the cru.* modules in it, and the tasks that run there.
 
 A `Runtime` belongs to one asyncio loop (the first one it starts a task on). All Lua runs on that
-loop's thread; `interrupt` is the only method that may be called from elsewhere.
+loop's thread; `interrupt`, `interrupt_honoured`, `halt` and `processes.kill_all` are the only
+methods that may be called from elsewhere.
 """
 
 from __future__ import annotations
@@ -11,23 +12,30 @@ import collections
 import contextlib
 import contextvars
 import inspect
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lupa import lua54
 
 from .convert import Multi, text, to_lua
-from .errors import LuaError, LuaSyntaxError, describe
+from .errors import LuaError, LuaSyntaxError, Stopped, describe
 from .host import Host
-from .tasks import ERR, OK, LuaTask, TaskState
+from .tasks import ERR, OK, STOP, LuaTask, TaskRecord, TaskState
+
+if TYPE_CHECKING:
+    from .capabilities import SafeMode
+    from .processes import Processes
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Runtime"]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of Lua heap; `CRUCIBLE_LUA_MAX_MEMORY` overrides
 RECENT_TASKS = 50  # finished tasks remembered for listings
+SPAWN_BURST = 256  # tasks started at once in one turn of the loop; more wait for the next turns
+BINARY_REFUSED = "binary chunks are refused (precompiled Lua can crash the kernel); load the source text"
 
 
 def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
@@ -44,37 +52,70 @@ class _Token:
         return "userdata"
 
 
+def _return_freed_memory() -> None:
+    """Ask the C allocator to give freed heap back to the system (glibc keeps it otherwise)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        _malloc_trim = False
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
+MIN_MEMORY, MAX_MEMORY = 1 << 20, 1 << 40
+SIZE_FORMS = "a number of bytes, or a number with K, M or G such as 512M or 2G, from 1M to 1T"
+
+
 def max_memory_from_env() -> int:
+    """The heap cap from `CRUCIBLE_LUA_MAX_MEMORY` (default 1G); ValueError names a bad value."""
     value = os.environ.get("CRUCIBLE_LUA_MAX_MEMORY", "")
-    return parse_size(value) if value else DEFAULT_MAX_MEMORY
+    try:
+        return parse_size(value) if value.strip() else DEFAULT_MAX_MEMORY
+    except ValueError as exc:
+        raise ValueError(f"CRUCIBLE_LUA_MAX_MEMORY: {exc}") from None
 
 
 def parse_size(value: str) -> int:
-    """Bytes from "512M", "2G", "1048576" (K, M, G are powers of 1024)."""
-    value = value.strip().upper().removesuffix("B")
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(value[-1:], 1)
-    number = value[:-1] if scale > 1 else value
+    """Bytes from "512M", "2G", "1048576" (K, M, G are powers of 1024), from 1M to 1T."""
+    text = value.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    number = text[:-1] if scale > 1 else text
     try:
-        size = int(float(number) * scale)
+        amount = float(number)
     except ValueError:
-        raise ValueError(f"not a memory size: {value!r} (use bytes, or a number with K, M or G)") from None
-    if size <= 0:
-        raise ValueError(f"memory size must be positive, got {value!r}")
-    return size
+        raise ValueError(f"not a memory size: {value!r} (use {SIZE_FORMS})") from None
+    if not math.isfinite(amount) or not MIN_MEMORY <= amount * scale <= MAX_MEMORY:
+        raise ValueError(f"memory size out of range: {value!r} (use {SIZE_FORMS})")
+    return int(amount * scale)
 
 
 class Runtime:
     """A Lua 5.4 state with the cru.* runtime, driven by asyncio.
 
-    Create it, then `load` a chunk and `run` it (or `start` it as a task). Everything Lua writes,
-    logs or displays goes to `host`. `vm` picks the module set: "daemon", the plugin VM cells run
-    in, or "bare", the reference's test-runner VM (see modules.py).
+    Create it, then `load` a chunk and `run` it (or `start` it as a task); run Lua on the user's
+    behalf with `call`. Everything Lua writes, logs or displays goes to `host`. `aclose` ends it
+    and gives its memory back. `vm` picks the module set: "daemon", the plugin VM cells run in,
+    or "bare", the reference's test-runner VM (see modules.py). With `safe`, the state is
+    confined (capabilities.py).
     """
 
     def __init__(
-        self, host: Host | None = None, *, max_memory: int | None = None, vm: str = "daemon"
+        self,
+        host: Host | None = None,
+        *,
+        max_memory: int | None = None,
+        vm: str = "daemon",
+        safe: SafeMode | None = None,
     ) -> None:
         self.host = host or Host()
+        self.safe = safe
+        """Safe mode's settings, or None (see capabilities.py)."""
         self.max_memory = max_memory or max_memory_from_env()
         self.lua = lua54.LuaRuntime(
             register_eval=False,
@@ -88,8 +129,11 @@ class Runtime:
         """Monotonic time at creation: zero of cru.timer.clock()."""
         self.tasks: dict[int, LuaTask] = {}
         """Live tasks by id."""
-        self.recent: collections.deque[LuaTask] = collections.deque(maxlen=RECENT_TASKS)
-        """The last finished tasks, oldest first."""
+        self.recent: collections.deque[TaskRecord] = collections.deque(maxlen=RECENT_TASKS)
+        """The last finished spawned tasks and services, oldest first."""
+        self.extensions: dict[str, Any] = {}
+        """Per-runtime state of modules and tools built on the runtime (the kernel's Lua helpers):
+        kept here, it dies with the runtime (a module-level cache keyed by runtime kept it alive)."""
         self.foreground: LuaTask | None = None
         """The task an interrupt stops (the main chunk, the running cell)."""
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
@@ -98,7 +142,16 @@ class Runtime:
         the task's own context (its owner, its output routing)."""
         self._spared: LuaTask | None = None  # a service an interrupt found computing, once
         self._current: LuaTask | None = None  # the task whose Lua is executing right now
-        self._interrupt_flag = False
+        self._interrupt_flag = False  # an interrupt waits for the count hook
+        self._interrupt_running: LuaTask | None = None  # the task computing when it came
+        self._interrupts = 0  # interrupts requested so far
+        self._honoured = 0  # the last interrupt that was seen (by the hook, or by the loop)
+        self._halting = False  # shutting down: every check stops whatever Lua runs
+        self._closed = False
+        self._settling = 0  # > 0 while a synchronous caller's request is completed on the spot
+        self._burst = 0  # tasks started with start_soon in this turn of the loop
+        self._queued: collections.deque[tuple[LuaTask, contextvars.Context]] = collections.deque()
+        self._processes: Processes | None = None
         self._poll = self.host.poll
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -129,6 +182,8 @@ class Runtime:
 
         modules.install(self, vm)  # type: ignore[arg-type]  # checked there
         self.vm = vm
+        if safe is not None:
+            safe.apply(self)
         self.initial_globals = frozenset(k for k in globals_ if isinstance(k, bytes))
         """The global names the runtime itself defines (the rest are the user's)."""
 
@@ -153,10 +208,15 @@ class Runtime:
     # Running code
 
     def load(self, code: str | bytes, name: str) -> Any:
-        """Compile `code` as a chunk called `name` ("=cell[3]" shows as cell[3], "@f.lua" as f.lua)."""
+        """Compile `code` as a chunk called `name` ("=cell[3]" shows as cell[3], "@f.lua" as f.lua).
+
+        Source text only: precompiled (binary) chunks are refused, as they are inside Lua.
+        """
         source = code.encode() if isinstance(code, str) else code
+        if source[:1] == b"\x1b":
+            raise LuaSyntaxError(f"{name.lstrip('=@')}: {BINARY_REFUSED}")
         try:
-            return self.lua.compile(source, name.encode())
+            return self.lua.compile(source, name.encode(), mode="t")
         except lua54.LuaSyntaxError as exc:
             message = text(exc.args[0]) if exc.args else str(exc)
             raise LuaSyntaxError(message) from None
@@ -191,33 +251,91 @@ class Runtime:
         task.start(context)
         return task
 
+    def start_soon(self, task: LuaTask) -> None:
+        """Start a task (cru.spawn's) now, or, past SPAWN_BURST starts in this turn of the loop,
+        in a later turn: a storm of spawns must not fill the loop's queue so deep that the reply
+        to an interrupted cell waits behind hundreds of thousands of first steps."""
+        loop = self.bind_loop()
+        if self._burst < SPAWN_BURST and not self._queued:
+            if self._burst == 0:
+                loop.call_soon(self._end_burst)
+            self._burst += 1
+            task.start()
+            return
+        if not self._queued:
+            loop.call_soon(self._start_queued)
+        self._queued.append((task, contextvars.copy_context()))
+
+    def _end_burst(self) -> None:
+        self._burst = 0
+
+    def _start_queued(self) -> None:
+        for _ in range(min(SPAWN_BURST, len(self._queued))):
+            task, context = self._queued.popleft()
+            if task.state is TaskState.PENDING and not task.cancelling:
+                task.start(context)
+        if self._queued:
+            asyncio.get_running_loop().call_soon(self._start_queued)
+
     async def run(self, fn: Any, *args: Any, name: str, kind: str = "main") -> LuaTask:
         """Run `fn(*args)` as the foreground task and return it once it has finished."""
+        previous = self.foreground
         task = self.start(fn, *args, name=name, kind=kind, foreground=True)
         try:
             await task.wait()
         finally:
             if self.foreground is task:
-                self.foreground = None
+                self.foreground = previous
         return task
 
-    def interrupt(self) -> None:
+    async def call(self, fn: Any, *args: Any, name: str, kind: str = "helper") -> tuple[Any, ...]:
+        """Run Lua `fn(*args)` as the foreground task and return its results.
+
+        How the kernel runs Lua on the user's behalf (formatting a result, completing a name):
+        never synchronously from Python, where a looping __tostring could not be interrupted.
+        Raises LuaError when `fn` fails and Stopped when an interrupt stopped it.
+        """
+        task = await self.run(fn, *args, name=name, kind=kind)
+        if task.state is TaskState.DONE:
+            results, task.results = task.results, ()
+            return results
+        if task.state is TaskState.FAILED and task.error is not None:
+            raise task.error
+        raise Stopped(task.stop or "cancelled", task.exit_code)
+
+    def interrupt(self) -> int:
         """Stop the foreground task and whatever Lua is computing now.
 
         Safe to call from any thread and from a signal handler. Tasks that are merely waiting
         (spawned tasks, services) keep running. A service (task kind "service") that happens to
         be computing is spared; only if it still holds the loop at the next interrupt (a busy
-        loop the loop never got back from) is it stopped.
+        loop the loop never got back from) is it stopped. Returns the interrupt's number, for
+        `interrupt_honoured`.
         """
-        current = self._current
-        if current is not None:
-            if current.kind == "service" and self._spared is not current:
-                self._spared = current
-            else:
-                self._interrupt_flag = True  # seen by the count hook within ~10k instructions
+        self._interrupts += 1
+        number = self._interrupts
+        running = self._current
+        if running is not None and running.kind == "service" and self._spared is not running:
+            self._spared = running  # spared once: the count hook declines to stop it
+            running = None
+        if running is not None or self.foreground is not None:
+            self._interrupt_running = running
+            self._interrupt_flag = True  # seen by the count hook within ~10k instructions
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._interrupt_foreground)
+            loop.call_soon_threadsafe(self._interrupt_foreground, number)
+        return number
+
+    def interrupt_honoured(self, number: int) -> bool:
+        """Whether interrupt `number` has reached the runtime: the count hook saw it, or the event
+        loop was free to cancel the foreground task. False for long means Lua is stuck where
+        hooks do not run (a __gc finalizer, a long C function such as a pathological pattern)."""
+        return self._honoured >= number
+
+    @property
+    def interrupts(self) -> int:
+        """How many interrupts were requested so far (a wait compares it with its own start)."""
+        return self._interrupts
 
     def where(self, task_id: int) -> str | None:
         place = self._where(task_id)
@@ -249,11 +367,47 @@ class Runtime:
         self._cleanups.append(fn)
 
     async def aclose(self) -> None:
-        """Cancel every task, then run the cleanups, newest first. The runtime is done after."""
-        await self.cancel_tasks()
-        while self._cleanups:
-            with contextlib.suppress(Exception):
-                await self._cleanups.pop()()
+        """Cancel every task, run the cleanups (newest first), then tear the Lua state down so its
+        memory returns at once. The runtime is done after; calling aclose again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.cancel_tasks()
+            while self._cleanups:
+                with contextlib.suppress(Exception):
+                    await self._cleanups.pop()()
+            if self._processes is not None:
+                await self._processes.aclose()
+        finally:
+            self._dispose()
+
+    def halt(self) -> None:
+        """Make whatever Lua computes now, and from now on, stop at its next check (shutdown).
+
+        Safe from any thread. The tasks themselves are cancelled by `aclose`, on the loop.
+        """
+        self._halting = True
+        self._interrupt_flag = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def blocking(self) -> bool:
+        """True while Lua code that cannot yield waits for a request (see engine.await): a native
+        that can also wait by blocking (a child process) does so instead of suspending."""
+        return self._settling > 0
+
+    @property
+    def processes(self) -> Processes:
+        """The runtime's child processes (os.execute, io.popen; cru.shell builds on them)."""
+        if self._processes is None:
+            from .processes import Processes
+
+            self._processes = Processes(self)
+        return self._processes
 
     def bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -282,12 +436,17 @@ class Runtime:
         if request.__class__ in (int, float):
             return (OK,) if request <= 0 else None
         if inspect.iscoroutine(request):
+            self._settling += 1
             try:
                 request.send(None)
             except StopIteration as done:
                 return self._resume_args(done.value)
+            except Stopped as stop:
+                return (STOP, stop.kind.encode(), stop.code)
             except Exception as exc:
                 return (ERR, describe(exc).encode("utf-8", "replace"))
+            finally:
+                self._settling -= 1
             request.close()
             return None
         if isinstance(request, asyncio.Future) and request.done():
@@ -305,30 +464,78 @@ class Runtime:
     def _check_interrupt(self) -> bool:
         # Called by the count hook: the only Python that runs while Lua computes.
         self._poll()
-        if self._interrupt_flag:
-            self._interrupt_flag = False
+        if not self._interrupt_flag:
+            return False
+        if self._halting:
             return True
-        return False
-
-    def _interrupt_foreground(self) -> None:
+        current = self._current
+        if current is None:
+            return False  # the runtime's own synchronous calls are not the user's work
+        if current is self._spared:
+            if self._honoured < self._interrupts:  # seen, and declined: say how to stop it
+                self._honoured = self._interrupts
+                self.host.log("warn", f"service {current.name} is computing; interrupt again to stop it")
+            return False
+        if current is not self._interrupt_running:
+            # a task that began computing after the interrupt: stop it only if it is (driven
+            # on behalf of) the foreground task, never a background task that merely woke up
+            task: LuaTask | None = current
+            while task is not None and task is not self.foreground:
+                task = task.inline_parent
+            if task is None:
+                return False
         self._interrupt_flag = False
+        self._honoured = self._interrupts
+        return True
+
+    def _interrupt_foreground(self, number: int) -> None:
+        # On the loop: no Lua is computing, so a pending flag can only concern the foreground,
+        # which the cancellation stops.
+        self._interrupt_flag = False
+        self._interrupt_running = None
         self._spared = None  # the loop turned: a spared service was not hogging it
+        self._honoured = max(self._honoured, number)
         if self.foreground is not None:
             self.foreground.cancel("interrupted")
 
-    def _close_task(self, task_id: int) -> None:
-        with contextlib.suppress(lua54.LuaError):  # a failing __close must not stop the driver
-            self._close(task_id)
+    def _close_task(self, task_id: int, task: LuaTask | None = None) -> None:
+        previous, self._current = self._current, task
+        try:
+            with contextlib.suppress(lua54.LuaError):  # a failing __close must not stop the driver
+                self._close(task_id)
+        finally:
+            self._current = previous
 
     def _task_started(self, task: LuaTask) -> None:
         for listener in self.task_listeners:
             listener(task, "started")
         self.host.task_event(task, "started")
 
+    def _dispose(self) -> None:
+        """Let go of the Lua state: Lua drops everything it holds (globals, loaded modules, tasks,
+        the hook) and collects, so the heap returns now; then the Python references that tie
+        the state to this object go. lupa keeps every Python object Lua holds, and the natives
+        are bound to this runtime: the cycle runs through the C state."""
+        self.tasks.clear()
+        self.recent.clear()
+        self._queued.clear()
+        self.foreground = None
+        self.extensions.clear()
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                self.engine[b"dispose"]()
+        with contextlib.suppress(Exception):
+            self.lua.gccollect()
+            self.lua.gccollect()  # the second pass frees what finalizers released
+        self.engine = self._step = self._new_task = self._where = self._close = None
+        self.cru = self.crucible = None
+        _return_freed_memory()
+
     def _task_finished(self, task: LuaTask) -> None:
         self.tasks.pop(task.id, None)
-        self.recent.append(task)
-        if task.stop == "exit":
+        if task.kind in ("spawn", "service"):
+            self.recent.append(TaskRecord.of(task))
+        if task.stop == "exit" and task.inline_parent is None:  # else the parent stops with it
             self.host.exit_requested(task.exit_code or 0)
         elif task.kind == "spawn" and task.state is TaskState.FAILED and task.error is not None:
             self.host.log("warn", f"Spawned Lua task error: {task.error.traceback}")

@@ -5,12 +5,22 @@ Exception tree::
     RuntimeFailure
     ├── LuaError            a Lua chunk or task raised (message + cleaned traceback)
     │   └── LuaSyntaxError  a chunk failed to compile
-    └── ApiError            raised by native code on purpose; Lua sees its message verbatim
+    ├── ApiError            raised by native code on purpose; Lua sees its message verbatim
+    └── Stopped             raised by native code to stop the calling task (an interrupt that
+                            ended a wait): Lua sees the stop, which pcall cannot catch
 """
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "LuaError", "LuaSyntaxError", "RuntimeFailure", "clean_traceback", "describe"]
+__all__ = [
+    "ApiError",
+    "LuaError",
+    "LuaSyntaxError",
+    "RuntimeFailure",
+    "Stopped",
+    "clean_traceback",
+    "describe",
+]
 
 # Chunks of the runtime itself are named "=crucible/<file>"; Lua shows them as "crucible/<file>".
 INTERNAL_SOURCE = "crucible/"
@@ -35,6 +45,21 @@ class LuaSyntaxError(LuaError):
 
 class ApiError(RuntimeFailure):
     """Raised by native code for a failure the user should read as it is (no Python type name)."""
+
+
+class Stopped(RuntimeFailure):
+    """Raised by a native to stop the Lua task that awaited it, as an interrupt would.
+
+    `kind` is "interrupted", "cancelled" or "exit" (then `code` is os.exit's argument). A wait
+    must never turn an interrupt into a value the Lua code could ignore; this is how it passes
+    one on (an inner task of cru.timer.timeout that an interrupt stopped, a subprocess wait that
+    an interrupt ended).
+    """
+
+    def __init__(self, kind: str = "interrupted", code: object = None) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.code = code
 
 
 def describe(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from . import (
     output,
     owners,
     paths,
+    processes,
     publish,
     schedule,
     spawn,
@@ -51,6 +52,7 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         raise ValueError(f"unknown module set {vm!r}: use one of {', '.join(VMS)}")
     owners.install(rt)  # engine.current_owner() answers the running task's owner
     stdio.install(rt)
+    processes.install(rt)  # os.execute and io.popen
     host = rt.host
     taps = output.of(rt)
 

@@ -20,8 +20,7 @@ def install(rt: Runtime) -> None:
     def spawn(task_id: int, name: bytes) -> LuaTask:
         task = rt.lua_task(task_id, name=text(name), kind="spawn")
         handles[task_id] = task
-        rt.bind_loop()
-        task.start()
+        rt.start_soon(task)
         return task
 
     def cancel(task_id: int) -> bool:

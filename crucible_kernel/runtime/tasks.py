@@ -12,15 +12,16 @@ import asyncio
 import contextvars
 import enum
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .convert import text
-from .errors import LuaError, clean_traceback, describe
+from .errors import LuaError, Stopped, clean_traceback, describe
 
 if TYPE_CHECKING:
     from .engine import Runtime
 
-__all__ = ["LuaTask", "TaskState"]
+__all__ = ["LuaTask", "TaskRecord", "TaskState"]
 
 # Result kinds of engine.step and resume statuses; the values are fixed in prelude.lua.
 AWAIT, DONE, FAIL, STOPPED, YIELD = 1, 2, 3, 4, 5
@@ -44,6 +45,24 @@ class TaskState(enum.Enum):
         return self in (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)
 
 
+@dataclass(frozen=True)
+class TaskRecord:
+    """What a listing remembers of a finished task: never its results or error value, which can
+    be big Lua values."""
+
+    id: int
+    name: str
+    kind: str
+    state: TaskState
+    message: str
+    started: float
+    finished_at: float | None
+
+    @classmethod
+    def of(cls, task: LuaTask) -> TaskRecord:
+        return cls(task.id, task.name, task.kind, task.state, task.message, task.started, task.finished_at)
+
+
 class LuaTask:
     """A Lua coroutine and its driver.
 
@@ -65,6 +84,9 @@ class LuaTask:
         self.started = time.monotonic()
         self.finished_at: float | None = None
         self.asyncio_task: asyncio.Task[None] | None = None
+        self.inline_parent: LuaTask | None = None
+        """The task whose driver drives this one inline (cru.timer.timeout's function): an
+        interrupt of the foreground task reaches it too."""
         self._stop_reason: str | None = None
         self._done: asyncio.Future[None] | None = None
 
@@ -87,9 +109,14 @@ class LuaTask:
         if self.asyncio_task is not None:
             self.asyncio_task.cancel()
         if self.state is TaskState.PENDING:  # never ran: asyncio will not even enter the driver
-            self.runtime._close_task(self.id)
+            self.runtime._close_task(self.id, self)
             self._stopped(reason, None)
         return True
+
+    @property
+    def cancelling(self) -> bool:
+        """Whether a cancellation is on its way (or the task already ended by one)."""
+        return self._stop_reason is not None
 
     async def wait(self) -> None:
         """Wait until the task has finished, however it ended. Never raises for the task."""
@@ -123,7 +150,7 @@ class LuaTask:
             pass  # the outcome is recorded on the task; nothing waits on the asyncio task
         except Exception as exc:  # a bug in the driver: fail the task, keep the runtime alive
             if not self.state.finished:
-                self.runtime._close_task(self.id)
+                self.runtime._close_task(self.id, self)
                 self._fail(LuaError(f"internal error in the task driver: {describe(exc)}"), None)
 
     async def drive(self) -> None:
@@ -138,16 +165,15 @@ class LuaTask:
         rt._task_started(self)
         try:
             while True:
-                rt._current = self
+                previous, rt._current = rt._current, self  # nested when a sync caller settles
                 try:
                     res = step(tid, *send)
                 except Exception as exc:  # lupa itself failed (out of memory while converting, ...)
-                    rt._close_task(tid)
+                    rt._close_task(tid, self)
                     self._fail(LuaError(describe(exc)), None)
                     return
                 finally:
-                    rt._current = None
-                    rt._interrupt_flag = False
+                    rt._current = previous
                 if res.__class__ is not tuple:  # lupa returns a lone value bare
                     res = (res,)
                 kind = res[0]
@@ -155,7 +181,7 @@ class LuaTask:
                     if stopping is not None:
                         unwinding += 1
                         if kind == YIELD or unwinding > _UNWIND_LIMIT:
-                            rt._close_task(tid)
+                            rt._close_task(tid, self)
                             self._stopped(stopping.decode(), None)
                             break
                         send = (STOP, stopping)
@@ -173,6 +199,8 @@ class LuaTask:
                     except asyncio.CancelledError:
                         stopping = (self._stop_reason or "cancelled").encode()
                         send = (STOP, stopping)
+                    except Stopped as stop:  # the awaited native passes a stop on
+                        send = (STOP, stop.kind.encode(), stop.code)
                     except Exception as exc:
                         send = (ERR, describe(exc).encode("utf-8", "replace"))
                     self.state = TaskState.RUNNING
@@ -189,7 +217,7 @@ class LuaTask:
                     break
         finally:
             if not self.state.finished:  # the driver itself was abandoned (GeneratorExit)
-                rt._close_task(tid)
+                rt._close_task(tid, self)
                 self._stopped("cancelled", None)
         if stopping is not None:
             raise asyncio.CancelledError

@@ -18,8 +18,10 @@ from jupyter_client.manager import KernelManager
 from crucible_kernel.kernel.install import install
 
 KERNEL_NAME = "crucible-lua"
+SAFE_KERNEL_NAME = "crucible-lua-safe"  # safe mode, granting 'network' only
 _PREFIX = os.path.join(os.path.dirname(os.environ["JUPYTER_DATA_DIR"]), "prefix")
 install(prefix=_PREFIX, name=KERNEL_NAME)
+install(prefix=_PREFIX, name=SAFE_KERNEL_NAME, safe=True, allow=("network",))
 os.environ["JUPYTER_PATH"] = os.path.join(_PREFIX, "share", "jupyter")
 
 
@@ -49,8 +51,8 @@ class Run:
 class Kernel:
     """A running kernel and a blocking client, with helpers for tests."""
 
-    def __init__(self) -> None:
-        self.manager = KernelManager(kernel_name=KERNEL_NAME)
+    def __init__(self, kernel_name: str = KERNEL_NAME) -> None:
+        self.manager = KernelManager(kernel_name=kernel_name)
         self.manager.start_kernel()
         self.client = self.manager.blocking_client()
         self.client.start_channels()

@@ -11,14 +11,14 @@ host = runtime_fixtures.host
 lua = runtime_fixtures.lua
 
 
-def plain(rt, code, cursor=None, detail=0, sources=None):
-    reply = inspect(rt, code, len(code) if cursor is None else cursor, detail, sources)
+async def plain(rt, code, cursor=None, detail=0, sources=None):
+    reply = await inspect(rt, code, len(code) if cursor is None else cursor, detail, sources)
     assert reply["found"], f"nothing found for {code!r}"
     return reply["data"]["text/plain"]
 
 
 async def test_a_cru_function_shows_signature_description_parameters_and_that_it_yields(lua):
-    reply = inspect(lua.runtime, "cru.timer.sleep", 15)
+    reply = await inspect(lua.runtime, "cru.timer.sleep", 15)
     assert reply["status"] == "ok" and reply["found"] is True and reply["metadata"] == {}
     text = reply["data"]["text/plain"]
     assert text.startswith("cru.timer.sleep(seconds)\n")
@@ -33,7 +33,7 @@ async def test_a_cru_function_shows_signature_description_parameters_and_that_it
 
 
 async def test_a_cru_function_that_does_not_yield_says_so(lua):
-    text = plain(lua.runtime, "cru.ratelimit.new")
+    text = await plain(lua.runtime, "cru.ratelimit.new")
     assert text.startswith("cru.ratelimit.new(opts)\n")
     assert "Creates a token-bucket rate limiter." in text
     assert "Returns:\n  RateLimiter" in text
@@ -41,68 +41,68 @@ async def test_a_cru_function_that_does_not_yield_says_so(lua):
 
 
 async def test_the_crucible_namespace_shows_the_same_documentation(lua):
-    text = plain(lua.runtime, "crucible.timer.sleep")
+    text = await plain(lua.runtime, "crucible.timer.sleep")
     assert text.startswith("crucible.timer.sleep(seconds)\n")
     assert "Yields: yes" in text
 
 
 async def test_methods_of_objects_are_documented_through_their_metatable(lua):
     await lua.run("limiter = cru.ratelimit.new({capacity = 1})\nhandle = cru.spawn(function() end)")
-    text = plain(lua.runtime, "limiter:acquire")
+    text = await plain(lua.runtime, "limiter:acquire")
     assert text.startswith("limiter:acquire()\n")
     assert "Yields: yes" in text
-    assert "Yields: no" in plain(lua.runtime, "limiter:try_acquire")
-    wait = plain(lua.runtime, "handle:wait")
+    assert "Yields: no" in await plain(lua.runtime, "limiter:try_acquire")
+    wait = await plain(lua.runtime, "handle:wait")
     assert wait.startswith("handle:wait()\n") and "Yields: yes" in wait
-    assert plain(lua.runtime, "limiter.acquire").startswith("limiter.acquire(self)\n")
+    assert (await plain(lua.runtime, "limiter.acquire")).startswith("limiter.acquire(self)\n")
 
 
 async def test_a_callable_table_shows_its_call_signature(lua):
-    text = plain(lua.runtime, "cru.log")
+    text = await plain(lua.runtime, "cru.log")
     assert text.startswith("cru.log(level, message)\n")
     assert "level (string)" in text
 
 
 async def test_the_call_around_the_cursor_is_inspected(lua):
     rt = lua.runtime
-    assert plain(rt, "cru.timer.sleep(").startswith("cru.timer.sleep(seconds)")
+    assert (await plain(rt, "cru.timer.sleep(")).startswith("cru.timer.sleep(seconds)")
     code = "x = cru.timer.sleep(1, )"
-    assert plain(rt, code, code.index(", ") + 2).startswith("cru.timer.sleep(seconds)")
+    assert (await plain(rt, code, code.index(", ") + 2)).startswith("cru.timer.sleep(seconds)")
     code = 'cru.timer.timeout(2, function() print("hi") end)'
-    assert plain(rt, code, code.index(" print")).startswith("cru.timer.timeout(seconds, fn)")
-    assert plain(rt, code, code.index("hi")).startswith("print(...)")  # the innermost call
+    assert (await plain(rt, code, code.index(" print"))).startswith("cru.timer.timeout(seconds, fn)")
+    assert (await plain(rt, code, code.index("hi"))).startswith("print(...)")  # the innermost call
     code = "cru.ratelimit.new{capacity = "
-    assert plain(rt, code).startswith("cru.ratelimit.new(opts)")
+    assert (await plain(rt, code)).startswith("cru.ratelimit.new(opts)")
 
 
 async def test_the_name_under_the_cursor_is_inspected_whole(lua):
     code = "local n = string.format('%d', 1)"
-    assert plain(lua.runtime, code, code.index("form") + 2).startswith("string.format(")
-    assert plain(lua.runtime, code, code.index("string")).startswith("string: table")
+    assert (await plain(lua.runtime, code, code.index("form") + 2)).startswith("string.format(")
+    assert (await plain(lua.runtime, code, code.index("string"))).startswith("string: table")
 
 
 async def test_a_name_that_means_nothing_falls_back_to_the_enclosing_call(lua):
     code = "string.rep(unknown_local"
-    assert plain(lua.runtime, code).startswith("string.rep(s, n, sep?)")
+    assert (await plain(lua.runtime, code)).startswith("string.rep(s, n, sep?)")
 
 
 async def test_a_cell_function_shows_its_location_and_doc_comment_and_at_detail_1_its_source(lua):
     code = "x = 1\n--- Greets someone.\n---@param name string who\nfunction greet(name, ...)\n  return 'hi ' .. name\nend"
     await lua.run(code, "=cell[3]")
     sources = {"cell[3]": code}
-    text = plain(lua.runtime, "greet", sources=sources)
+    text = await plain(lua.runtime, "greet", sources=sources)
     assert text.startswith("function greet(name, ...)\n")
     assert "Greets someone." in text
     assert "name (string)  who" in text
     assert "Defined at: cell[3]:4" in text
     assert "return 'hi '" not in text
-    detailed = plain(lua.runtime, "greet", detail=1, sources=sources)
+    detailed = await plain(lua.runtime, "greet", detail=1, sources=sources)
     assert "Source:\nfunction greet(name, ...)\n  return 'hi ' .. name\nend" in detailed
 
 
 async def test_a_cell_function_without_its_source_still_shows_where_it_is(lua):
     await lua.run("local M = {}\nfunction M:area(w, h) return w * h end\nshapes = M", "=cell[4]")
-    text = plain(lua.runtime, "shapes:area", detail=1)
+    text = await plain(lua.runtime, "shapes:area", detail=1)
     assert text.startswith("function shapes:area(w, h)\n")
     assert "Defined at: cell[4]:2" in text
     assert "(Source not available.)" in text
@@ -114,27 +114,27 @@ async def test_a_file_function_shows_its_path_line_and_source(lua, tmp_path):
         "local M = {}\n\n-- Adds two numbers.\nfunction M.add(a, b)\n  return a + b\nend\nreturn M\n"
     )
     await lua.run(f"helpers = dofile({str(path)!r})")
-    text = plain(lua.runtime, "helpers.add")
+    text = await plain(lua.runtime, "helpers.add")
     assert text.startswith("function helpers.add(a, b)\n")
     assert "Adds two numbers." in text
     assert f"Defined at: {path}:4" in text
-    detailed = plain(lua.runtime, "helpers.add", detail=1)
+    detailed = await plain(lua.runtime, "helpers.add", detail=1)
     assert "function M.add(a, b)\n  return a + b\nend" in detailed
 
 
 async def test_a_standard_library_function_shows_its_signature_and_description(lua):
-    text = plain(lua.runtime, "string.format")
+    text = await plain(lua.runtime, "string.format")
     assert text.startswith("string.format(formatstring, ...)\n")
     assert "printf-style" in text
     assert "manual §6.4" in text
-    assert plain(lua.runtime, "print").startswith("print(...)\n")  # the runtime's own print
-    assert plain(lua.runtime, '("x"):upper').startswith("string.upper(s)\n")
-    assert plain(lua.runtime, "io.read").startswith("io.read(...)")
-    assert "Yields: yes" in plain(lua.runtime, "coroutine.yield")
+    assert (await plain(lua.runtime, "print")).startswith("print(...)\n")  # the runtime's own print
+    assert (await plain(lua.runtime, '("x"):upper')).startswith("string.upper(s)\n")
+    assert (await plain(lua.runtime, "io.read")).startswith("io.read(...)")
+    assert "Yields: yes" in await plain(lua.runtime, "coroutine.yield")
 
 
 async def test_a_module_table_lists_its_functions_with_their_summaries(lua):
-    text = plain(lua.runtime, "cru.timer")
+    text = await plain(lua.runtime, "cru.timer")
     assert text.startswith("cru.timer: table (3 fields)\n")
     assert "sleep(seconds)" in text and "Suspends the calling task" in text
     assert "timeout(seconds, fn)" in text
@@ -143,7 +143,7 @@ async def test_a_module_table_lists_its_functions_with_their_summaries(lua):
 
 async def test_an_object_shows_its_text_and_methods(lua):
     await lua.run("limiter = cru.ratelimit.new({capacity = 3})")
-    text = plain(lua.runtime, "limiter")
+    text = await plain(lua.runtime, "limiter")
     assert text.startswith("limiter: RateLimiter (userdata)\n")
     assert "RateLimiter(capacity=3" in text
     assert "try_acquire()" in text and "Takes a token if one is available now" in text
@@ -151,12 +151,15 @@ async def test_an_object_shows_its_text_and_methods(lua):
 
 async def test_plain_values_show_their_type_and_text(lua):
     await lua.run("answer = 42\nratio = 0.5\nname = 'crucible'\nlist = {1, 2, x = 'y'}")
-    assert plain(lua.runtime, "answer") == "answer: number (integer)\n\n42"
-    assert plain(lua.runtime, "ratio") == "ratio: number (float)\n\n0.5"
-    assert plain(lua.runtime, "name") == 'name: string (8 bytes)\n\n"crucible"'
-    assert plain(lua.runtime, "list") == 'list: table (3 fields)\n\n{1, 2, x = "y"}'
+    assert await plain(lua.runtime, "answer") == "answer: number (integer)\n\n42"
+    assert await plain(lua.runtime, "ratio") == "ratio: number (float)\n\n0.5"
+    assert await plain(lua.runtime, "name") == 'name: string (8 bytes)\n\n"crucible"'
+    assert await plain(lua.runtime, "list") == 'list: table (3 fields)\n\n{1, 2, x = "y"}'
     await lua.run("odd = {[1.5] = true, ['1'] = 'one', [true] = 0}")
-    assert plain(lua.runtime, "odd") == 'odd: table (3 fields)\n\n{[true] = 0, [1.5] = true, ["1"] = "one"}'
+    assert (
+        await plain(lua.runtime, "odd")
+        == 'odd: table (3 fields)\n\n{[true] = 0, [1.5] = true, ["1"] = "one"}'
+    )
 
 
 async def test_inspecting_never_runs_user_metamethods(lua):
@@ -165,14 +168,14 @@ async def test_inspecting_never_runs_user_metamethods(lua):
         " __index = function() touched = true end, __pairs = function() touched = true end,"
         " __name = 'Thing'})"
     )
-    assert plain(lua.runtime, "obj").startswith("obj: table")
-    assert inspect(lua.runtime, "obj.field", 9)["found"] is False
+    assert (await plain(lua.runtime, "obj")).startswith("obj: table")
+    assert (await inspect(lua.runtime, "obj.field", 9))["found"] is False
     assert await lua.eval("return touched") is None
 
 
 @pytest.mark.parametrize("code", ["no_such_name", "cru.timer.nope", "", "x = 'cru.timer.sleep", "1 + 2"])
 async def test_an_unknown_name_is_not_found(lua, code):
-    assert inspect(lua.runtime, code, len(code)) == {
+    assert await inspect(lua.runtime, code, len(code)) == {
         "status": "ok",
         "found": False,
         "data": {},
@@ -181,12 +184,12 @@ async def test_an_unknown_name_is_not_found(lua, code):
 
 
 async def test_pager_text_is_the_plain_help_or_none(lua):
-    assert pager_text(lua.runtime, "cru.timer.sleep", 0).startswith("cru.timer.sleep(seconds)")
-    assert "Source:" in pager_text(lua.runtime, " cru.timer.sleep ", 1)
-    assert pager_text(lua.runtime, "no_such_name", 0) is None
+    assert (await pager_text(lua.runtime, "cru.timer.sleep", 0)).startswith("cru.timer.sleep(seconds)")
+    assert "Source:" in await pager_text(lua.runtime, " cru.timer.sleep ", 1)
+    assert await pager_text(lua.runtime, "no_such_name", 0) is None
 
 
 @pytest.mark.parametrize(("code", "cursor"), [(None, 0), ("cru", -5), ("cru", 99), ("cru", "x")])
 async def test_bad_input_never_raises(lua, code, cursor):
-    reply = inspect(lua.runtime, code, cursor)
+    reply = await inspect(lua.runtime, code, cursor)
     assert reply["status"] == "ok"

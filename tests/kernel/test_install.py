@@ -47,3 +47,22 @@ def test_the_default_name_and_display_name(tmp_path):
     )
     spec = json.loads(Path(tmp_path, "share/jupyter/kernels/crucible-lua/kernel.json").read_text())
     assert spec["display_name"] == "Lua (Crucible)"
+
+
+def test_install_safe_adds_a_second_kernelspec_that_starts_the_kernel_in_safe_mode(tmp_path):
+    base = [sys.executable, "-m", "crucible_kernel", "install", "--prefix", str(tmp_path)]
+    subprocess.run(base, check=True, capture_output=True)
+    subprocess.run([*base, "--safe", "--allow", "network,shell"], check=True, capture_output=True)
+    kernels = Path(tmp_path, "share/jupyter/kernels")
+    assert sorted(p.name for p in kernels.iterdir()) == ["crucible-lua", "crucible-lua-safe"]
+    spec = json.loads((kernels / "crucible-lua-safe" / "kernel.json").read_text())
+    assert spec["display_name"] == "Lua (Crucible, safe)"
+    assert spec["argv"][-2:] == ["--CrucibleKernel.safe=True", "--CrucibleKernel.allow=network,shell"]
+
+
+def test_install_refuses_unknown_capabilities_and_allow_without_safe(tmp_path):
+    base = [sys.executable, "-m", "crucible_kernel", "install", "--prefix", str(tmp_path)]
+    unknown = subprocess.run([*base, "--safe", "--allow", "disk"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "unknown capability 'disk'" in unknown.stderr
+    alone = subprocess.run([*base, "--allow", "network"], capture_output=True, text=True)
+    assert alone.returncode == 2 and "add --safe" in alone.stderr

@@ -40,7 +40,7 @@ async def result(lua, code: str) -> Any:
     """What the kernel would show for a cell returning what `code` returns."""
     task = await lua.run(code)
     assert task.error is None, task.error and task.error.traceback
-    return result_bundle(lua.runtime, task.results)
+    return await result_bundle(lua.runtime, task.results)
 
 
 def lua_string(data: bytes) -> str:
@@ -328,7 +328,7 @@ async def test_clear_output_wants_a_boolean(lua):
 
 
 async def test_no_values_give_no_result(lua):
-    assert result_bundle(lua.runtime, ()) is None
+    assert await result_bundle(lua.runtime, ()) is None
 
 
 @pytest.mark.parametrize(
@@ -381,7 +381,7 @@ async def test_display_handles_are_skipped_in_a_result(lua):
 async def test_an_error_in_display_while_formatting_a_result_is_a_lua_error(lua):
     task = await lua.run("return setmetatable({}, {__display = function() error('broken', 0) end})")
     with pytest.raises(LuaError) as caught:
-        result_bundle(lua.runtime, task.results)
+        await result_bundle(lua.runtime, task.results)
     assert caught.value.message == "__display failed: broken"
 
 

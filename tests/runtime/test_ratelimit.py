@@ -99,3 +99,13 @@ async def test_new_needs_a_table(lua):
 async def test_a_method_called_on_something_else_says_so(lua):
     error = await lua.error("local l = cru.ratelimit.new({}) l.acquire({})")
     assert error.message == "test[1]:1: bad argument #1 to 'acquire' (RateLimiter expected, got table)"
+
+
+@pytest.mark.parametrize("capacity", ["0.5", "0.999"])
+async def test_a_capacity_below_one_token_is_refused_at_new(lua, capacity):
+    # acquire() takes a whole token: such a bucket used to make acquire wait forever.
+    error = await lua.error(f"cru.ratelimit.new({{capacity = {capacity}}})")
+    assert (
+        f"capacity must be at least 1: acquire takes a whole token, so a bucket of {float(capacity):g}"
+        in error.message
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
@@ -337,3 +338,31 @@ async def test_sleep_is_looked_up_when_retry_runs(lua):
 
 async def test_crucible_retry_is_the_same_function(lua):
     assert await lua.eval("return rawequal(cru.retry, crucible.retry)") is True
+
+
+async def test_a_zero_base_delay_never_sleeps_nan_and_keeps_the_call_count(lua):
+    # 0 x 2^1024 is NaN: 1,025 attempts used to end with a sleep error instead of the last error.
+    code = (
+        RECORD_SLEEPS
+        + """
+        local calls = 0
+        local ok, err = pcall(cru.retry, function() calls = calls + 1 error("nope", 0) end,
+                              {max_retries = 1100, base_delay = 0, jitter = false})
+        local all_zero = true
+        for _, d in ipairs(delays) do if d ~= 0 then all_zero = false end end
+        return calls, #delays, all_zero, err
+    """
+    )
+    calls, sleeps, all_zero, err = await lua.eval(code)
+    assert (calls, sleeps, all_zero) == (1101, 1100, True)
+    assert err.endswith(": nope")  # the last error, rethrown as the reference does
+
+
+async def test_a_stop_inside_the_retried_function_is_never_retried(lua):
+    lua.runtime.bind_loop()
+    threading.Timer(0.2, lua.runtime.interrupt).start()
+    task = await lua.run(
+        "calls = 0 cru.retry(function() calls = calls + 1 while true do end end, {max_retries = 5})"
+    )
+    assert task.stop == "interrupted"
+    assert await lua.eval("return calls") == 1

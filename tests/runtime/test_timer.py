@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 
@@ -101,3 +103,51 @@ async def test_clock_is_monotonic_and_starts_near_zero(lua):
         "local a = cru.timer.clock() cru.timer.sleep(0.01) return a, cru.timer.clock()"
     )
     assert 0 <= first < second
+
+
+# A stop is never a return value -------------------------------------------------------------------
+
+
+async def test_an_interrupt_inside_a_timeout_stops_the_caller(lua):
+    # Each interrupt used to come back as (false, "interrupted") and the loop went on.
+    lua.runtime.bind_loop()
+    threading.Timer(0.2, lua.runtime.interrupt).start()
+    task = await lua.run("""
+        calls = 0
+        for i = 1, 100 do
+          calls = calls + 1
+          cru.timer.timeout(60, function() while true do end end)
+        end
+    """)
+    assert task.stop == "interrupted"
+    assert await lua.eval("return calls") == 1
+
+
+async def test_an_interrupt_while_a_timeout_waits_stops_the_caller(lua):
+    lua.runtime.bind_loop()
+    threading.Timer(0.2, lua.runtime.interrupt).start()
+    task = await lua.run("""
+        results = {}
+        for i = 1, 3 do results[i] = {cru.timer.timeout(60, function() cru.timer.sleep(30) end)} end
+    """)
+    assert task.stop == "interrupted"
+    assert await lua.eval("return #results") == 0
+
+
+async def test_os_exit_inside_a_timeout_exits(lua, host):
+    task = await lua.run("cru.timer.timeout(5, function() os.exit(3) end) return 'after'")
+    assert (task.stop, task.exit_code, task.results) == ("exit", 3, ())
+    assert host.exit_codes == [3]
+
+
+async def test_a_cancelled_task_in_a_timeout_loop_stops(lua):
+    code = """
+        worker = cru.spawn(function()
+          while true do cru.timer.timeout(60, function() cru.timer.sleep(10) end) end
+        end)
+        cru.timer.sleep(0.05)
+        worker:cancel()
+        cru.timer.sleep(0.05)
+        return worker:status()
+    """
+    assert await lua.eval(code) == "cancelled"

@@ -1,21 +1,28 @@
 -- Editing help: the Lua side of completion and inspection (crucible_kernel/kernel/complete.py,
--- inspection.py, docs.py).
+-- inspection.py, docs.py), and of %vars.
 --
 -- Everything here only reads. A lookup `t.k` is a raw read of `t`, then of the `__index` table of
 -- its metatable, and so on; an `__index` (or `__pairs`, `__len`, ...) that is a function is never
--- called, so asking for help cannot run user code. The one exception is `__tostring` of the
--- runtime's own objects (a RateLimiter shows its tokens), recognised by its "=crucible/" chunk.
+-- called, so asking for help cannot run user code. The exceptions are `__tostring` of the
+-- runtime's own objects (a RateLimiter shows its tokens), recognised by their "=crucible/" chunk,
+-- and %vars, which shows values as cell results do (their __tostring included). The kernel runs
+-- every function here as an interruptible task (Runtime.call), never from Python directly.
 -- Lists go back to Python as one string joined with "\n" (one crossing instead of one per item).
 --
--- Loaded once per runtime, after the cru.* modules, so the standard functions it captures are
--- the runtime's.
+-- Loaded with the engine; the standard functions it uses are the engine's copies taken before any
+-- user code ran (engine.std), so a cell that replaces `rawget` or `next` changes nothing here.
 
-local type, next, rawget, rawlen, pcall, ipairs = type, next, rawget, rawlen, pcall, ipairs
-local tostring, mtype, huge = tostring, math.type, math.huge
-local getmetatable, getinfo, getlocal = debug.getmetatable, debug.getinfo, debug.getlocal
-local format, find, sub, gmatch, match = string.format, string.find, string.sub, string.gmatch, string.match
-local concat, sort = table.concat, table.sort
-local G = _G
+local engine = ...
+local std = engine.std
+local type, next, rawget, rawlen, pcall, ipairs = std.type, std.next, std.rawget, std.rawlen, std.pcall,
+  std.ipairs
+local tostring, setmetatable, mtype, huge = std.tostring, std.setmetatable, std.math.type, std.math.huge
+local getmetatable, getinfo, getlocal = std.debug.getmetatable, std.debug.getinfo, std.debug.getlocal
+local format, find, sub, gmatch, match, gsub = std.string.format, std.string.find, std.string.sub,
+  std.string.gmatch, std.string.match, std.string.gsub
+local concat, sort = std.table.concat, std.table.sort
+local G = std._G
+local unguarded = engine.unguarded
 
 local MAX_CHAIN = 16    -- __index tables followed from one value
 local MAX_KEYS = 20000  -- keys looked at in one table
@@ -116,13 +123,23 @@ end
 
 local names = setmetatable({}, {__mode = "k"}) -- standard library value -> its name
 
+-- A standard library name ("string.format", "pcall") as it was before any user code ran.
+local function resolve_std(name)
+  local v = std
+  for part in gmatch(name, "[^.]+") do
+    if type(v) ~= "table" then return false, nil end
+    v = rawget(v, part)
+    if v == nil then return false, nil end
+  end
+  return true, v
+end
+
 --- Remembers the standard library names ("string.format", "file:read", "string", ...) given as
 --- one "\n"-joined string, for the values they have now. `file:` names are looked up in the
 --- methods of real files and of the runtime's standard streams.
 function H.set_names(list)
   local files = {}
-  local registry = debug.getregistry()
-  local file_mt = type(registry) == "table" and rawget(registry, "FILE*")
+  local file_mt = std.debug.getregistry()["FILE*"]
   if type(file_mt) == "table" and type(rawget(file_mt, "__index")) == "table" then
     files[#files + 1] = rawget(file_mt, "__index")
   end
@@ -136,18 +153,14 @@ function H.set_names(list)
         if fn ~= nil and names[fn] == nil then names[fn] = name end
       end
     else
-      local found, v = H.resolve("global", name)
+      local found, v = resolve_std(name)
       local t = type(v)
       if found and (t == "function" or t == "table") and names[v] == nil then names[v] = name end
     end
   end
 end
 
-local function is_internal_fn(f)
-  if type(f) ~= "function" then return false end
-  local info = getinfo(f, "S")
-  return sub(info.source, 1, 10) == "=crucible/"
-end
+local is_internal_fn = engine.internal_function
 
 local function number_text(x)
   if mtype(x) == "integer" then return format("%d", x) end
@@ -248,6 +261,7 @@ end
 
 --- What inspection needs to know about `v`, as a flat table of strings, numbers and booleans.
 function H.describe(v)
+  v = unguarded(v) -- in safe mode, the function a capability guard wraps (its doc is the function's)
   local t = type(v)
   local d = {type = t, repr = repr(v, 0, 20), name = names[v]}
   local mt = getmetatable(v)
@@ -285,6 +299,7 @@ end
 function H.members(v)
   local out = {}
   each_field(v, function(k, value)
+    value = unguarded(value)
     local t = type(value)
     local f = value
     if t ~= "function" and callable(value) then f = rawget(getmetatable(value), "__call") end
@@ -307,6 +322,43 @@ function H.members(v)
   end)
   sort(out)
   return concat(out, "\n")
+end
+
+--- Everything inspection needs about the value at `path` (see H.resolve) in one call: whether it
+--- was found, its description (H.describe) and, for tables and userdata, its members (H.members).
+function H.inspect(base, path)
+  local found, v = H.resolve(base, path)
+  if not found or v == nil then return false end
+  local d = H.describe(v)
+  if d.type == "table" or d.type == "userdata" then return true, d, H.members(v) end
+  return true, d
+end
+
+---------------------------------------------------------------------------------------------------
+-- %vars: the globals the notebook defined, with their type and a one-line value
+
+--- Rows "name\ttype\tvalue" for the string-keyed globals not in `initial` (a set of the runtime's
+--- own names), sorted by name; values as cell results show them (`format`), whitespace folded
+--- and cut to `width` characters.
+function H.vars(initial, format_value, width)
+  local names = {}
+  local k = next(G)
+  while k ~= nil do
+    if type(k) == "string" and not initial[k] then names[#names + 1] = k end
+    k = next(G, k)
+  end
+  sort(names)
+  local rows = {}
+  for i, name in ipairs(names) do
+    local v = rawget(G, name)
+    local ok, text = pcall(format_value, v)
+    if not ok then text = "<" .. tostring(text) .. ">" end
+    if type(text) ~= "string" then text = "<" .. type(text) .. ">" end
+    text = gsub(text, "%s+", " ")
+    if #text > width then text = sub(text, 1, width - 3) .. "..." end
+    rows[i] = name .. "\t" .. type(v) .. "\t" .. text
+  end
+  return concat(rows, "\n")
 end
 
 ---------------------------------------------------------------------------------------------------

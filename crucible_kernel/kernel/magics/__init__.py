@@ -66,7 +66,7 @@ async def run(kernel: CrucibleKernel, code: str, silent: bool) -> Reply | None:
     if help_match:
         marks = help_match.group(1) or help_match.group(4)
         name = help_match.group(2) or help_match.group(3)
-        return help_reply(kernel, name, len(marks) - 1)
+        return await help_reply(kernel, name, len(marks) - 1)
     if stripped.startswith("%%"):
         first, _, body = stripped.partition("\n")
         name, _, args = first[2:].partition(" ")
@@ -96,8 +96,8 @@ def print_text(kernel: CrucibleKernel, text: str) -> None:
     kernel.host.write("stdout", (text + "\n").encode())
 
 
-def help_reply(kernel: CrucibleKernel, name: str, detail: int) -> Reply:
-    text = kernel.help_text(name, detail)
+async def help_reply(kernel: CrucibleKernel, name: str, detail: int) -> Reply:
+    text = await kernel.help_text(name, detail)
     if text is None:
         return kernel.report_error("NotFound", f"no help found for {name!r}")
     return {"status": "ok", "payload": [{"source": "page", "data": {"text/plain": text}, "start": 0}]}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ...runtime import TaskState
+from ...runtime import LuaError, Stopped, TaskState
 from . import OK, Reply, cell_magic, line_magic, listing
 from . import print_text as _print
 
 if TYPE_CHECKING:
     from ..kernel import CrucibleKernel
+
+VALUE_WIDTH = 60  # characters of a value %vars shows
 
 
 @line_magic("lsmagic", "%lsmagic            list the magics")
@@ -19,31 +21,38 @@ async def _lsmagic(kernel: CrucibleKernel, args: str) -> Reply:
     return dict(OK)
 
 
-def _user_globals(kernel: CrucibleKernel) -> list[tuple[str, Any]]:
+def _user_names(kernel: CrucibleKernel) -> list[str]:
+    # A raw walk of the globals table (lupa iterates with lua_next): no user code runs.
     rt = kernel.runtime
-    g = rt.lua.globals()
-    names = sorted(k for k in g if isinstance(k, bytes) and k not in rt.initial_globals)
-    return [(k.decode("utf-8", "replace"), g[k]) for k in names]
+    names = sorted(k for k in rt.lua.globals() if isinstance(k, bytes) and k not in rt.initial_globals)
+    return [k.decode("utf-8", "replace") for k in names]
 
 
 @line_magic("who", "%who                the globals the notebook defined (names)")
 async def _who(kernel: CrucibleKernel, args: str) -> Reply:
-    names = [name for name, _ in _user_globals(kernel)]
+    names = _user_names(kernel)
     _print(kernel, "  ".join(names) if names else "No globals defined by the notebook.")
     return dict(OK)
 
 
 @line_magic("vars", "%vars               the globals with their types and values")
 async def _vars(kernel: CrucibleKernel, args: str) -> Reply:
-    rows = _user_globals(kernel)
-    if not rows:
+    from ..docs import introspection
+
+    rt = kernel.runtime
+    initial = rt.lua.table_from({name: True for name in rt.initial_globals})
+    try:
+        (listing,) = await rt.call(
+            introspection(rt)[b"vars"], initial, rt.extensions["display.format"], VALUE_WIDTH, name="%vars"
+        )
+    except LuaError as exc:
+        return kernel.report_lua_error(exc)
+    except Stopped as stop:
+        return kernel.report_error("Interrupted", f"%vars was {stop.kind}")
+    table = [tuple(row.split("\t", 2)) for row in listing.decode("utf-8", "replace").split("\n") if row]
+    if not table:
         _print(kernel, "No globals defined by the notebook.")
         return dict(OK)
-    describe = kernel.runtime.lua.eval(
-        b"function(v) local s = (cru.display and cru.display.format or tostring)(v)"
-        b" s = s:gsub('%s+', ' ') if #s > 60 then s = s:sub(1, 57) .. '...' end return type(v), s end"
-    )
-    table = [(name, *(x.decode("utf-8", "replace") for x in describe(value))) for name, value in rows]
     width = [max(len(r[i]) for r in [("Name", "Type", "Value"), *table]) for i in range(2)]
     lines = [f"{'Name':{width[0]}}  {'Type':{width[1]}}  Value"]
     lines += [f"{n:{width[0]}}  {t:{width[1]}}  {v}" for n, t, v in table]

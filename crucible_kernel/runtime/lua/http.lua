@@ -208,4 +208,7 @@ function M.request(opts)
   return send("request", 1, method, url, opts)
 end
 
+-- Safe mode: every request needs the 'network' capability.
+engine.needs("network", M, {"get", "post", "put", "patch", "delete", "request"}, "cru.http.")
+
 return M

@@ -201,7 +201,8 @@ end
 
 local function encode_array(t, len, raw, buf, n, st, depth)
   if raw then
-    -- a metatable with __index: copy the sequence out with rawget so holes stay holes
+    -- a metatable (the array one too, whose __index a user may set): copy the sequence out with
+    -- rawget, so holes stay holes and no metamethod runs while the hook is off
     local copy = {}
     for i = 1, len do copy[i] = rawget(t, i) end
     t = copy
@@ -342,7 +343,7 @@ function encode_value(v, buf, n, st, depth)
   end
   local len, mt = rawlen(v), getmetatable(v)
   if len > 0 then
-    n = encode_array(v, len, mt ~= nil and mt ~= ARRAY_MT, buf, n, st, depth)
+    n = encode_array(v, len, mt ~= nil and (mt ~= ARRAY_MT or rawget(mt, "__index") ~= nil), buf, n, st, depth)
   elseif mt == ARRAY_MT then
     n = n + 1
     buf[n] = "[]"
@@ -360,33 +361,26 @@ end
 -- they end (a to-be-closed state). No user code runs meanwhile (nothing here calls a metamethod
 -- or a callback), finalizers aside.
 
-local gethook, sethook = debug.gethook, debug.sethook
+local unhook, rearm, check_interrupt = engine.unhook, engine.rearm, engine.check_interrupt
 local TICK = 1024 -- containers between two interrupt checks
 
 local Work = {}
 Work.__index = Work
 Work.__close = function(w)
-  local hook = w.hook
-  if hook then
-    w.hook = nil
-    sethook(hook, w.mask, w.count)
+  if w.unhooked then
+    w.unhooked = nil
+    rearm()
   end
 end
 
---- Called every TICK containers: the first time takes the hook off, later ones run it. Only the
---- engine's count-only hook is touched; a hook the user set with events stays as it is.
+--- Called every TICK containers: the first time takes the hook off, later ones run its check.
+--- A hook the user set stays in place (and checks for interrupts itself).
 function Work:tick()
   self.budget = TICK
-  local hook = self.hook
-  if hook then return hook() end
-  if self.unhooked then return end
-  self.unhooked = true
-  local mask, count
-  hook, mask, count = gethook()
-  if type(hook) == "function" and mask == "" then
-    self.hook, self.mask, self.count = hook, mask, count
-    sethook()
-  end
+  if self.unhooked then return check_interrupt() end
+  if self.tried then return end
+  self.tried = true
+  self.unhooked = unhook()
 end
 
 local function work(fields)

@@ -42,13 +42,16 @@ local ratelimit = {}
 
 --- Creates a token-bucket rate limiter. The bucket starts full and refills continuously, one
 --- token every `interval` seconds, up to `capacity`.
----@param opts {capacity?: number, interval?: number} capacity (5) and seconds per token (1.0), finite and positive
+---@param opts {capacity?: number, interval?: number} capacity (5, at least 1) and seconds per token (1.0), finite and positive
 ---@return RateLimiter limiter with :acquire(), :try_acquire() and :remaining()
 function ratelimit.new(opts)
   if type(opts) ~= "table" then bad_argument(1, "new", "table", type(opts)) end
   local capacity, interval = field(opts, "capacity", 5.0), field(opts, "interval", 1.0)
   if capacity ~= capacity or capacity <= 0 or capacity == huge then
     raise("capacity must be a finite positive number")
+  end
+  if capacity < 1 then -- acquire takes a whole token: such a bucket could never grant one
+    raise(("capacity must be at least 1: acquire takes a whole token, so a bucket of %g could never grant one"):format(capacity))
   end
   if interval ~= interval or interval <= 0 or interval == huge then
     raise("interval must be a finite positive number")

@@ -38,7 +38,8 @@ local function retry(fn, opts)
     if attempt == max_retries then error(result) end
     if not retryable(result) then error(result) end
 
-    local delay = min(base * (2 ^ attempt), cap)
+    -- 0 x 2^1024 would be NaN (and the sleep an error); a zero base never grows
+    local delay = base == 0 and 0 or min(base * (2 ^ attempt), cap)
     if jitter then
       delay = delay * (0.5 + math.random() * 0.5)
     end

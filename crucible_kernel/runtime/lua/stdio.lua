@@ -6,16 +6,35 @@
 -- what exiting means (the command line exits, a kernel refuses).
 
 local engine, native = ...
-local out, err, read_line, read_all = native.stdout, native.stderr, native.read_line, native.read_all
+local raw_out, raw_err, read_line, read_all = native.stdout, native.stderr, native.read_line, native.read_all
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument
 local select, tostring, type, tonumber = select, tostring, type, tonumber
-local concat, mtype, format = table.concat, math.type, string.format
+local concat, mtype, format, ssub = table.concat, math.type, string.format, string.sub
 local real_open, real_type, real_lines = io.open, io.type, io.lines
+
+-- Big text goes to the host in slices, so no copy of all of it is ever made (neither a Lua
+-- concatenation nor one Python bytes object): a 256 MB print costs the string itself and a slice.
+local SLICE = 1 << 20
+
+local function sliced(sink)
+  return function(s)
+    local n = #s
+    if n <= SLICE then return sink(s) end
+    for i = 1, n, SLICE do sink(ssub(s, i, i + SLICE - 1)) end
+  end
+end
+local out, err = sliced(raw_out), sliced(raw_err)
 
 function print(...)
   local n = select("#", ...)
   if n == 1 then
-    out(tostring((...)) .. "\n")
+    local s = tostring((...))
+    if #s > SLICE then
+      out(s)
+      out("\n")
+    else
+      out(s .. "\n")
+    end
     return
   end
   local parts = {...}
@@ -48,6 +67,7 @@ end
 -- io.write renders numbers with "%.14g" (so 1.0 prints as 1), unlike tostring.
 local function render(fname, ...)
   local n = select("#", ...)
+  if n == 1 and type((...)) == "string" then return (...) end -- no copy of a lone string
   local parts = {...}
   for i = 1, n do
     local v = parts[i]

@@ -209,4 +209,7 @@ function WebSocket:subprotocol()
   return native_subprotocol(conn_of(self, "subprotocol"))
 end
 
+-- Safe mode: connecting needs the 'websocket' capability (a connection's methods follow from it).
+engine.needs("websocket", M, {"connect"}, "cru.ws.")
+
 return M
