@@ -301,8 +301,7 @@ def introspection(rt: Any) -> Any:
     runtime's extensions, so it goes with the runtime)."""
     helper = rt.extensions.get("kernel.introspect")
     if helper is None:
-        source = resources.files(__package__).joinpath("lua", "introspect.lua").read_bytes()
-        helper = rt.lua.compile(source, b"=crucible/introspect.lua", mode="t")(rt.engine)
+        helper = rt.own_chunk(__package__, "introspect")(rt.engine)
         helper[b"set_names"]("\n".join([*STDLIB, *STDLIB_MODULES]).encode())
         rt.extensions["kernel.introspect"] = helper
     return helper

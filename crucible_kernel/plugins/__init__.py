@@ -12,7 +12,6 @@ their Lua face, `cru.plugins` and `cru.services` (lua/plugins_api.lua); the kern
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..runtime.convert import Multi, text
@@ -34,9 +33,8 @@ def install(rt: Runtime) -> PluginManager:
     regs.add("plugin_manager", manager, owned=False)
     regs.add_releaser(manager.release_owner)
     rt.add_cleanup(manager.aclose)
-    source = resources.files(__package__).joinpath("lua", "plugins_api.lua").read_bytes()
     natives = {k.encode(): v for k, v in _natives(rt, manager, supervisor).items()}
-    api = rt.lua.compile(source, b"=crucible/plugins_api.lua")(rt.engine, rt.lua.table_from(natives))
+    api = rt.own_chunk(__package__, "plugins_api")(rt.engine, rt.natives(natives))
     rt.register("plugins", api[b"plugins"])
     rt.register("services", api[b"services"])
     return manager

@@ -33,7 +33,6 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,8 +138,7 @@ class PluginManager:
         self.watches: dict[str, Any] = {}
         """The file watches by plugin name (see watch.py)."""
         self._lock = asyncio.Lock()
-        source = resources.files(__package__).joinpath("lua", "loader.lua").read_bytes()
-        self.lua = rt.lua.compile(source, b"=crucible/loader.lua")(rt.engine, rt.lua.table_from({}))
+        self.lua = rt.own_chunk(__package__, "loader")(rt.engine, rt.lua.table_from({}))
 
     # Finding
 

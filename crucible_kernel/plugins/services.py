@@ -210,7 +210,7 @@ class Supervisor:
 
     def begin(self, name: bytes, desc: Any, fn: Any) -> int:
         """A cru.service's `fn` began in the running task; returns the token of its record."""
-        record = self._begin(name, desc, fn)
+        record = self._begin(name, self.rt.keep(desc), self.rt.keep(fn))  # kept: used after this call
         token = id(record)
         self._tokens[token] = record
         return token
@@ -342,7 +342,7 @@ def install(rt: Runtime) -> Supervisor:
     regs.add("supervisor", supervisor, owned=False)
     regs.add_releaser(supervisor.release_owner)
     rt.add_cleanup(supervisor.aclose)
-    natives = rt.lua.table_from(
+    natives = rt.natives(
         {
             b"begin": supervisor.begin,
             b"attempt": supervisor.attempt,

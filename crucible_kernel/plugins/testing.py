@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +189,7 @@ class SuiteRun:
             if self._interrupted:
                 result.interrupted = True
                 return result
-            chunk = rt.load(
-                resources.files(__package__).joinpath("lua", "suite.lua").read_bytes(), "=crucible/suite.lua"
-            )
+            chunk = rt.own_chunk(__package__, "suite")
             task = await rt.run(
                 chunk,
                 rt.engine,

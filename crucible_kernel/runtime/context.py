@@ -132,7 +132,7 @@ def install(rt: Runtime) -> None:
         return Multi(True, None) if why is None else Multi(False, why.encode())
 
     def register_validator(name: bytes, fn: Any, owner: Any) -> None:
-        state.validators.validators[text(name)] = _Validator(fn, owner_of(owner))
+        state.validators.validators[text(name)] = _Validator(rt.keep(fn), owner_of(owner))
 
     rt.register(
         "context", rt.lua_module("context", {"attach": attach, "register_validator": register_validator})

@@ -15,12 +15,13 @@ import inspect
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lupa import lua54
 
+from .anchor import Anchor
 from .convert import Multi, text, to_lua
 from .errors import LuaError, LuaSyntaxError, Stopped, describe
 from .host import Host
@@ -32,10 +33,24 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Runtime"]
 
+T = TypeVar("T")
+
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of Lua heap; `CRUCIBLE_LUA_MAX_MEMORY` overrides
 RECENT_TASKS = 50  # finished tasks remembered for listings
 SPAWN_BURST = 256  # tasks started at once in one turn of the loop; more wait for the next turns
 BINARY_REFUSED = "binary chunks are refused (precompiled Lua can crash the kernel); load the source text"
+
+
+def _native(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def native(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except BaseException as exc:
+            del args  # the traceback of the raise below holds this frame: not the Lua values
+            raise exc.with_traceback(None) from exc.__cause__
+
+    native.__wrapped__ = fn  # type: ignore[attr-defined]
+    return native
 
 
 def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
@@ -169,14 +184,20 @@ class Runtime:
                 }
             )
         )
+        # The driver resumes tasks from the main thread, and run_sync runs code there; everything
+        # else Python holds lives on the home thread (anchor.py), including what is read from
+        # these tables later and what the runtime's Lua chunks return.
         self._step = self.engine[b"step"]
+        self._protected = self.engine[b"protected"]
+        self.anchor = Anchor(self.lua, self.engine)
+        """Rehomes Lua values that Python keeps (see anchor.py): use `keep`."""
+        self.engine = self.keep(self.engine)
         self._new_task = self.engine[b"task"]
         self._where = self.engine[b"where"]
         self._close = self.engine[b"close"]
-        self._protected = self.engine[b"protected"]  # fetched here: it runs on the main thread
         self.lua.execute(b"cru, crucible = {}, {}")
-        self.cru = globals_[b"cru"]
-        self.crucible = globals_[b"crucible"]
+        self.cru = self.keep(globals_[b"cru"])
+        self.crucible = self.keep(globals_[b"crucible"])
 
         from . import modules  # the cru.* namespaces; imported late, they build on this object
 
@@ -191,8 +212,20 @@ class Runtime:
 
     def lua_module(self, name: str, natives: dict[str, Callable[..., Any]] | None = None) -> Any:
         """Run `lua/<name>.lua` with (engine, natives) and return what it returns."""
-        table = self.lua.table_from({k.encode(): v for k, v in (natives or {}).items()})
-        return self._chunk(name)(self.engine, table)
+        return self.own_chunk(__package__, name)(self.engine, self.natives(natives or {}))
+
+    def natives(self, functions: Mapping[Any, Callable[..., Any]]) -> Any:
+        """A Lua table of Python functions for a Lua chunk to call (its `native` table).
+
+        Each is wrapped so that an exception it raises leaves without a traceback: lupa keeps
+        the last exception a Python function raised into Lua, and a traceback would keep that
+        function's Lua arguments, tied to a task's coroutine, alive past the task (anchor.py)."""
+        return self.lua.table_from(
+            {
+                (k.encode() if isinstance(k, str) else k): _native(f) if lua54.lua_type(f) is None else f
+                for k, f in functions.items()
+            }
+        )
 
     def register(self, name: str, value: Any, *, global_name: str | None = None) -> None:
         """Make `value` cru.<name> and crucible.<name> (and a bare global, if named)."""
@@ -201,6 +234,14 @@ class Runtime:
         self.crucible[key] = value
         if global_name:
             self.lua.globals()[global_name.encode()] = value
+
+    def keep(self, value: T) -> T:
+        """Return `value` made safe to keep in Python beyond the call that handed it over.
+
+        Every Lua value (table, function, userdata, thread) that Python code stores for later
+        must go through here; see anchor.py for the lupa hazard this avoids. Other values pass
+        through unchanged."""
+        return self.anchor.keep(value)
 
     def to_lua(self, value: Any) -> Any:
         return to_lua(self.lua, value)
@@ -315,9 +356,12 @@ class Runtime:
         self._interrupts += 1
         number = self._interrupts
         running = self._current
-        if running is not None and running.kind == "service" and self._spared is not running:
-            self._spared = running  # spared once: the count hook declines to stop it
-            running = None
+        if running is not None and running.kind == "service":
+            if self._spared is not running:
+                self._spared = running  # spared once: the count hook declines to stop it
+                running = None
+            else:
+                self._spared = None  # it still holds the loop at this second interrupt: stop it
         if running is not None or self.foreground is not None:
             self._interrupt_running = running
             self._interrupt_flag = True  # seen by the count hook within ~10k instructions
@@ -422,6 +466,13 @@ class Runtime:
     def _chunk(self, name: str) -> Any:
         source = resources.files(__package__).joinpath("lua", f"{name}.lua").read_bytes()
         return self.lua.compile(source, f"=crucible/{name}.lua".encode())
+
+    def own_chunk(self, package: str, name: str) -> Any:
+        """Compile `<package>/lua/<name>.lua`, a Lua file of the kernel's own (chunk name
+        "=crucible/<name>.lua"), as a function kept on the home thread: what it returns when
+        called is safe to keep too (anchor.py)."""
+        source = resources.files(package).joinpath("lua", f"{name}.lua").read_bytes()
+        return self.keep(self.lua.compile(source, f"=crucible/{name}.lua".encode(), mode="t"))
 
     def _resume_args(self, value: Any) -> tuple[Any, ...]:
         """How the driver resumes Lua with an awaited value (a Multi spreads to several)."""

@@ -158,7 +158,7 @@ def install(rt: Runtime) -> None:
     def register(event: bytes, pattern: bytes | None, priority: int, fn: Any, owner: Any) -> int:
         handler = registry.add(
             text(event),
-            fn,
+            rt.keep(fn),
             pattern=None if pattern is None else text(pattern),
             priority=priority,
             owner=owner_of(owner),

@@ -124,12 +124,11 @@ def install(rt: Runtime) -> None:
     registrations(rt).add("session_hooks", registry)
 
     def add_start(fn: Any, required: bool, owner: Any, where: bytes) -> None:
-        registry.add_start(
-            fn, required=bool(required), owner=owner_of(owner), where=where.decode("utf-8", "replace")
-        )
+        where_text = where.decode("utf-8", "replace")
+        registry.add_start(rt.keep(fn), required=bool(required), owner=owner_of(owner), where=where_text)
 
     def add_end(fn: Any, owner: Any, where: bytes) -> None:
-        registry.add_end(fn, owner=owner_of(owner), where=where.decode("utf-8", "replace"))
+        registry.add_end(rt.keep(fn), owner=owner_of(owner), where=where.decode("utf-8", "replace"))
 
     module = rt.lua_module("hooks", {"add_start": add_start, "add_end": add_end})
     # On crucible only, as in the reference.

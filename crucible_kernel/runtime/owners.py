@@ -172,10 +172,10 @@ class Registrations:
 
 def registrations(rt: Runtime) -> Registrations:
     """The registrations of runtime `rt` (created with it, by the modules that own registries)."""
-    regs = rt.__dict__.get(_ATTRIBUTE)
+    regs = rt.extensions.get(_ATTRIBUTE)
     if regs is None:
         regs = Registrations()
-        setattr(rt, _ATTRIBUTE, regs)
+        rt.extensions[_ATTRIBUTE] = regs
     return regs
 
 

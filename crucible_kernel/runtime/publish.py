@@ -93,7 +93,7 @@ def install(rt: Runtime) -> None:
         publications.set(owner_of(owner), text(key), json.loads(encoded))
 
     def set_options(tree: Any, owner: Any) -> None:
-        options.trees[owner_of(owner)] = tree
+        options.trees[owner_of(owner)] = rt.keep(tree)
 
     json_module = rt.cru[b"json"]
     module = rt.lua_module(

@@ -169,7 +169,7 @@ def install(rt: Runtime) -> None:
     def add(interval: float, fn: Any, owner: Any, where: bytes) -> Multi:
         try:
             entry = scheduler.add(
-                float(interval), fn, owner=owner_of(owner), where=where.decode("utf-8", "replace")
+                float(interval), rt.keep(fn), owner=owner_of(owner), where=where.decode("utf-8", "replace")
             )
         except ApiError as exc:
             return Multi(None, str(exc).encode())

@@ -205,7 +205,7 @@ class LuaTask:
                         send = (ERR, describe(exc).encode("utf-8", "replace"))
                     self.state = TaskState.RUNNING
                 elif kind == DONE:
-                    self.results = tuple(res[1:])
+                    self.results = tuple(map(rt.keep, res[1:]))  # kept: read after the task ends
                     self._finish(TaskState.DONE)
                     break
                 elif kind == FAIL:
@@ -226,7 +226,7 @@ class LuaTask:
 
     def _fail(self, error: LuaError, value: Any) -> None:
         self.error = error
-        self.error_value = value
+        self.error_value = self.runtime.keep(value)
         self._finish(TaskState.FAILED)
 
     def _stopped(self, kind: str, code: Any) -> None:

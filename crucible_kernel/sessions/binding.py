@@ -19,7 +19,6 @@ import asyncio
 import json
 import weakref
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import hooks
@@ -65,10 +64,8 @@ class Binding:
         self._subs: dict[str, weakref.WeakSet[Subscription]] = {}
         table = rt.cru[b"sessions"]
         self._stubs = {k: v for k, v in table.items()}
-        source = resources.files(__package__).joinpath("lua", "session_api.lua").read_bytes()
-        chunk = rt.lua.compile(source, b"=crucible/session_api.lua")
         natives = {k.encode(): v for k, v in self._natives().items()}
-        loaded = chunk(rt.engine, rt.lua.table_from(natives))
+        loaded = rt.own_chunk(__package__, "session_api")(rt.engine, rt.natives(natives))
         self._real = {k: v for k, v in loaded[b"module"].items()}
         self._internal = loaded[b"internal"]
         self.enabled = False

@@ -246,10 +246,11 @@ async def test_closing_the_runtime_stops_and_forgets_every_service(lua, tmp_path
     folder = plugin(tmp_path, "loop = {fn = function() cru.timer.sleep(60) end},")
     await lua.run(f"cru.plugins.load({str(folder)!r})")
     await asyncio.sleep(0.01)
+    supervisor = services.of(lua.runtime)
     await lua.runtime.aclose()
     assert host.service_events[-1]["event"] == "removed"
     assert host.service_events[-1]["service"]["state"] == "stopped"
-    assert services.of(lua.runtime).records == {}
+    assert supervisor.records == {}
 
 
 async def test_the_event_payload_is_json_data_for_a_live_view(lua, tmp_path, host):

@@ -333,7 +333,20 @@ end
 -- _LOADED and FILE* stay visible.
 local registry = raw_getregistry()
 local HIDDEN = {POBJECT = true, LUPA_PYTHON_REFERENCES_TABLE = true, Py_None = true, _HOOKKEY = true,
-                LUPA_NUMBER_OVERFLOW_CALLBACK_FUNCTION = true}
+                LUPA_NUMBER_OVERFLOW_CALLBACK_FUNCTION = true, ["crucible.home"] = true}
+
+-- The home thread: where the Lua values Python keeps for long live (runtime/anchor.py). lupa ties
+-- each Lua value it hands Python to the thread that was running then, and uses that thread for
+-- every later access and for the final release, even after the thread has ended and been
+-- collected (lupa issue #84). lupa also expects the thread's stack to be empty when it calls on
+-- it, which the main thread's is not while it resumes a task. So the home thread is a coroutine
+-- that has already finished (its stack is empty and nothing resumes it again), kept by the
+-- registry for as long as the state lives; calls through it run as on a fresh thread.
+local home = arm(co_create(function() end))
+co_resume(home)
+registry["crucible.home"] = home
+engine.home_address = format("%p", home)
+engine.main_address = format("%p", (co_running()))
 
 local function hidden(k)
   if type(k) == "string" then return HIDDEN[k] == true end
@@ -845,6 +858,7 @@ engine.std = std
 --- memory returns before lupa closes the state itself. The runtime is unusable after.
 function engine.dispose()
   raw_sethook() -- the main thread's hook calls into Python
+  raw_sethook(home) -- so does the home thread's
   for _, t in ipairs({tasks, pending, user_hooks, owned}) do
     for k in next, t do t[k] = nil end
   end
