@@ -286,12 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sessions_file=args.sessions_file,
             sessions_mode=args.sessions_mode,
             sessions_speed=args.sessions_speed,
+            plugins=args.plugin or [],
+            config=args.config,
         )
-        if args.plugin:
-            from .plugins.headless import run_plugins
-
-            return asyncio.run(run_plugins(args.plugin, args.config, args.file, source, args.args, options))
-        assert source is not None
         return asyncio.run(run_file(args.file, source, args.args, options))
     return EXIT_USAGE
 

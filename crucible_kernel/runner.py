@@ -1,4 +1,9 @@
-"""`crucible-kernel run`: a Lua file as the main chunk, on the terminal host.
+"""`crucible-kernel run`: a Lua file as the main chunk, on the terminal host, after the plugins
+given with --plugin have loaded and started their services.
+
+With FILE, the run ends when the file and the tasks it spawned are done (the plugins' services
+are stopped then); with plugins and no FILE, when every service has finished. A plugin that fails
+to load ends the run with its error and status 1.
 
 Ctrl-C and --timeout reach the runtime from a watcher thread, so they work even while the main
 thread is busy in Lua (the count hook then stops it) or stuck where no hook runs (a __gc
@@ -14,10 +19,10 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .runtime import LuaSyntaxError, Runtime, SafeMode, TaskState, TerminalHost
+from .runtime import LuaSyntaxError, LuaTask, Runtime, SafeMode, TaskState, TerminalHost
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -50,29 +55,39 @@ class RunOptions:
     """Replay speed factor (0: as fast as possible)."""
     safe: SafeMode | None = None
     """Safe mode and the capabilities it grants (None: not safe mode)."""
+    plugins: list[str] = field(default_factory=list)
+    """Plugins to load first (folders, .lua files or names on CRUCIBLE_PLUGIN_PATH)."""
+    config: str | None = None
+    """A Crucible config.toml for the plugins ([plugins.<name>] sections)."""
 
 
-async def run_file(path: str, source: bytes, args: list[str], options: RunOptions | None = None) -> int:
-    """Run `source` as the main chunk of `path`, then wait for its spawned tasks; exit status."""
+async def run_file(
+    path: str | None, source: bytes | None, args: list[str], options: RunOptions | None = None
+) -> int:
+    """Load the plugins of `options`, run `source` as the main chunk of `path` (if given), then
+    wait for what the run waits for (see the module's docstring); returns the exit status."""
     options = options or RunOptions()
     timeout = options.timeout
     host = TerminalHost()
     rt = Runtime(host, max_memory=options.max_memory, safe=options.safe)
     from . import plugins  # cru.plugins and cru.services, as in a notebook
 
-    plugins.install(rt)
+    manager = plugins.install(rt)
     service = _sessions(rt, options)
-    _prepare_globals(rt, path, args)
-    try:
-        chunk = rt.load(source, "@" + path)
-    except LuaSyntaxError as exc:
-        host.write("stderr", f"crucible-kernel: {exc.message}\n".encode())
-        await rt.aclose()
-        return EXIT_ERROR
+    _prepare_globals(rt, path or "plugins", args)
+    chunk = None
+    if path is not None and source is not None:
+        try:
+            chunk = rt.load(source, "@" + path)
+        except LuaSyntaxError as exc:
+            host.write("stderr", f"crucible-kernel: {exc.message}\n".encode())
+            await rt.aclose()
+            return EXIT_ERROR
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reason: list[str] = []  # "interrupted" or "timeout", the first that came
+    main: LuaTask | None = None
 
     def stop_everything(why: str) -> None:
         # From the watcher thread: stop what Lua computes now, then wake the loop.
@@ -81,6 +96,28 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
         number = rt.interrupt()
         loop.call_soon_threadsafe(stop.set)
         threading.Timer(STUCK_AFTER, _report_if_stuck, (rt, number, why)).start()
+
+    async def everything() -> int:
+        nonlocal main
+        for target in options.plugins:
+            try:
+                plugin = await manager.load(target, options.config)
+            except plugins.PluginError as exc:
+                host.write("stderr", f"crucible-kernel: {exc}\n".encode())
+                return EXIT_ERROR
+            names = [n for n, _, _ in plugin.services]
+            listing = f" (services: {', '.join(names)})" if names else ""
+            host.log("info", f"loaded plugin {plugin.name} {plugin.version}{listing}")
+        if chunk is not None:
+            main = rt.start(chunk, *args, name=path or "main", kind="main", foreground=True)
+            await main.wait()
+            if main.state is TaskState.DONE:
+                # with plugins, their services stop when the file is done; without, the file's own
+                # services are its work too
+                await rt.wait_tasks(("spawn",) if options.plugins else ("spawn", "service"))
+            return EXIT_OK
+        await rt.wait_tasks(("service",))  # no file: until every service has finished
+        return EXIT_OK
 
     watcher = _SignalWatcher(
         on_interrupt=lambda: stop_everything("interrupted"),
@@ -92,26 +129,22 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
         if timer is not None:
             timer.daemon = True
             timer.start()
-        main = rt.start(chunk, *args, name=path, kind="main", foreground=True)
-
-        async def everything() -> None:
-            await main.wait()
-            if main.state is TaskState.DONE:
-                await rt.wait_tasks()
-
         work = asyncio.ensure_future(everything())
         stopped = asyncio.ensure_future(stop.wait())
         exited = asyncio.ensure_future(host.exit_event.wait())
-        await asyncio.wait({work, stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
-        for f in (work, stopped, exited):
+        done, _ = await asyncio.wait({work, stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
+        for f in (stopped, exited):
             f.cancel()
+        if work not in done:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
         why = reason[0] if reason else None
         await rt.cancel_tasks(reason="interrupted" if why == "interrupted" else "cancelled")
-        await main.wait()
+        status = work.result() if work in done and not work.cancelled() else EXIT_OK
 
         if host.exit_code is not None:
             return host.exit_code
-        if main.state is TaskState.FAILED and main.error is not None:
+        if main is not None and main.state is TaskState.FAILED and main.error is not None:
             host.write("stderr", f"crucible-kernel: {main.error.traceback}\n".encode())
             return EXIT_ERROR
         if why == "interrupted":
@@ -120,7 +153,7 @@ async def run_file(path: str, source: bytes, args: list[str], options: RunOption
         if why == "timeout":
             host.write("stderr", f"crucible-kernel: timed out after {timeout:g} s\n".encode())
             return EXIT_TIMEOUT
-        return EXIT_OK
+        return status
     finally:
         if timer is not None:
             timer.cancel()
