@@ -107,11 +107,15 @@ async def test_a_message_the_recording_does_not_hold_fails_naming_session_and_me
 async def test_per_session_recording_options_and_auto_mode(tmp_path):
     path = tmp_path / "auto.jsonl"
     opts = f"{{provider = 'echo', delay = 0, recording_mode = 'auto', recording_path = '{path}', replies = {{'a', 'b'}}}}"
-    first_sid, first, _ = await run_script(SessionService(), opts)
+    recorder = SessionService()
+    first_sid, first, _ = await run_script(recorder, opts)
+    await recorder.aclose()
     assert path.exists()
     # auto again: the file exists now, so it replays (the replies in the options are not used)
     changed = opts.replace("replies = {'a', 'b'}", "replies = {'other', 'answers'}")
-    second_sid, second, _ = await run_script(SessionService(), changed)
+    replayer = SessionService()
+    second_sid, second, _ = await run_script(replayer, changed)
+    await replayer.aclose()
     assert (second_sid, second) == (first_sid, first)
     bad = "{recording_mode = 'record'}"
     rt = Runtime(RecordingHost())
