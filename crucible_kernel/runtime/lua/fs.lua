@@ -119,4 +119,7 @@ function fs.rename(src, dest)
   done(native.rename(str(src, 1, "rename"), str(dest, 2, "rename")))
 end
 
+-- Safe mode: changing files needs the filesystem capability (reading does not, as with io.open).
+engine.needs("filesystem", fs, {"write", "append", "mkdir", "remove", "copy", "rename"}, "cru.fs.")
+
 return fs
