@@ -21,6 +21,7 @@ from . import magics
 from .cells import compile_cell, error_content, lua_ename
 from .history import History
 from .host import KernelHost
+from .widgets import KernelWidgets
 
 if TYPE_CHECKING:
     from .session_views import KernelSessions
@@ -68,6 +69,8 @@ class CrucibleKernel(Kernel):
         """The session service behind cru.sessions (made with the first Lua state)."""
         self.side_runs: set[Any] = set()
         """Work running in a Lua state of its own (a %test suite); interrupts reach it too."""
+        self.widgets = KernelWidgets(self)
+        """The widgets of the current Lua state (cru.widgets, limiters, session widgets)."""
         self._setup_comms()
 
     @property
@@ -266,6 +269,7 @@ class CrucibleKernel(Kernel):
         if self.sessions is None:
             self.sessions = KernelSessions(self)
         self.sessions.attach(rt)
+        self.widgets.attach(rt)
         return rt
 
     def _publish_result(self, values: tuple[Any, ...]) -> None:
@@ -273,8 +277,9 @@ class CrucibleKernel(Kernel):
         if bundle is None:
             return
         data, metadata = bundle
-        if self.sessions is not None and self.sessions.wants_live_view(metadata):
-            self.host.display(data, metadata, uuid.uuid4().hex)  # a live view is display_data
+        live_view = self.sessions is not None and self.sessions.wants_live_view(metadata)
+        if live_view or self.widgets.wants_display_id(metadata):
+            self.host.display(data, metadata, uuid.uuid4().hex)  # live views and widgets: display_data
             return
         self.host.publish(
             "execute_result",
@@ -326,3 +331,4 @@ class CrucibleKernel(Kernel):
         comm.get_comm_manager = lambda: self.comm_manager
         for msg_type in ("comm_open", "comm_msg", "comm_close"):
             self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+        self.widgets.register_comm_targets(self.comm_manager)  # ipywidgets loads on first use
