@@ -26,7 +26,8 @@ $(SPEC): $(STAMP) kernel/kernel.json
 	$(BIN)/crucible-kernel install --sys-prefix
 
 demo: $(SPEC)
-	$(BIN)/crucible-kernel execute notebooks/demo.ipynb
+	mkdir -p build
+	$(BIN)/crucible-kernel execute notebooks/demo.ipynb --output build/demo.ipynb
 
 test: $(STAMP)
 	$(BIN)/ruff check crucible_kernel tests bench
