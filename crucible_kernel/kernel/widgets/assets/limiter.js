@@ -19,8 +19,11 @@ function rate(interval) {
 function render({ model, el }) {
   el.classList.add("crucible-limiter");
   el.innerHTML = `
-    <div class="cl-head"><span class="cl-title">RateLimiter</span><span class="cl-rate"></span></div>
-    <div class="cl-gauge" role="meter"><div class="cl-fill"></div><span class="cl-tokens"></span></div>
+    <div class="cl-head">
+      <span><span class="cl-title">RateLimiter</span> <span class="cl-tokens"></span></span>
+      <span class="cl-rate"></span>
+    </div>
+    <div class="cl-gauge" role="meter"><div class="cl-fill"></div></div>
     <div class="cl-counts">
       <span>granted <b class="cl-granted"></b></span>
       <span>refused <b class="cl-refused"></b></span>
