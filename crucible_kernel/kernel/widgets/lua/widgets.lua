@@ -63,7 +63,8 @@ end
 local M = {}
 
 --- Creates a button. Each click runs `fn(button)` as a task of its own, like cru.spawn: it may
---- wait, the stop button interrupts it, and what it prints goes to the cell that made the button.
+--- wait, the stop button stops it while it computes, and what it prints goes to the cell that
+--- made the button.
 --- Properties: `label`, `disabled` (read and write), `clicks` (read).
 ---@param label string the text on the button
 ---@param fn? fun(button: Widget) called on each click
