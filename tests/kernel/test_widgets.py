@@ -373,7 +373,7 @@ def test_the_kernel_module_does_not_import_ipywidgets():
     code = (
         "import sys\n"
         "import crucible_kernel.kernel.kernel\n"
-        "from crucible_kernel.kernel.widgets import WidgetComms\n"
+        "from crucible_kernel.kernel.widgets.comms import WidgetComms\n"
         "class Manager:\n"
         "    targets = {}\n"
         "    def register_target(self, name, fn): self.targets[name] = fn\n"
@@ -423,7 +423,7 @@ def test_an_executed_notebook_keeps_the_widget_state_and_current_text(tmp_path):
 
 async def test_every_widget_function_has_a_description(lua):
     from crucible_kernel.kernel.docs import doc_of, public_functions
-    from crucible_kernel.kernel.widgets import WidgetBinding
+    from crucible_kernel.kernel.widgets.binding import WidgetBinding
 
     rt = lua.runtime
     WidgetBinding(None, rt)  # type: ignore[arg-type]  # installing needs no kernel

@@ -8,21 +8,23 @@
 Their models live in the kernel (ipywidgets, anywidget for the gauge), so they keep updating
 after the cell that made them has finished and after a page reload. Updates are coalesced
 (live.py). The comm targets are registered at start-up (comms.py); ipywidgets is imported by
-the first widget or the first comm, which keeps it out of the kernel's start-up.
+the first widget or the first comm, which keeps it out of the kernel's start-up (as is
+everything here but this module and comms.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .binding import WIDGET_KEY, WidgetBinding
-from .comms import WidgetComms
-
 if TYPE_CHECKING:
     from ...runtime import LuaTask, Runtime
     from ..kernel import CrucibleKernel
+    from .binding import WidgetBinding
+    from .comms import WidgetComms
 
-__all__ = ["WIDGET_KEY", "KernelWidgets", "WidgetComms"]
+__all__ = ["WIDGET_KEY", "KernelWidgets"]
+
+WIDGET_KEY = "crucible_kernel/widget"  # metadata of a widget's bundle: the id of the widget shown
 
 
 class KernelWidgets:
@@ -35,10 +37,14 @@ class KernelWidgets:
 
     def register_comm_targets(self, comm_manager: Any) -> None:
         """Register the widget comm targets (at start-up; ipywidgets is imported on first use)."""
+        from .comms import WidgetComms
+
         self.comms = WidgetComms(comm_manager)
 
     def attach(self, rt: Runtime) -> None:
         """Give a new Lua state cru.widgets; the widgets of the one it replaces go inert."""
+        from .binding import WidgetBinding  # with the first Lua state: not at start-up
+
         if self.binding is not None:
             self.binding.detach()
         self.binding = WidgetBinding(self.kernel, rt)

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from ...runtime import TaskState
 from ...runtime.convert import Multi, text
+from . import WIDGET_KEY
 from .live import Live
 
 if TYPE_CHECKING:
     from ...runtime import LuaTask, Runtime
     from ..kernel import CrucibleKernel
 
-__all__ = ["WIDGET_KEY", "WidgetBinding"]
+__all__ = ["WidgetBinding"]
 
-WIDGET_KEY = "crucible_kernel/widget"  # metadata of a widget's bundle: the id of the widget shown
 _ids = itertools.count(1)  # widget ids, unique across Lua states (a reset makes a new binding)
 
 
