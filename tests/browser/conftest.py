@@ -1,5 +1,6 @@
-"""The browser tests: one JupyterLab server and one Chromium for the whole run, a fresh page
-(and kernel) per test.
+"""The browser tests: one JupyterLab server and one Chromium for this folder, a fresh page (and
+kernel) per test. Both end with the folder's last test: Playwright's synchronous API runs an
+event loop in this thread while it lives, which would stop every asyncio test after it.
 
 They need JupyterLab and Playwright in this Python and Debian's Chromium (`make test` installs
 them where it can). Without them the tests are skipped and the run ends with one line saying
@@ -37,7 +38,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"browser tests skipped: {_UNAVAILABLE}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab() -> Iterator[LabServer]:
     if _UNAVAILABLE is not None:  # only reached in CI, where the tests must run
         pytest.fail(f"the browser tests must run in CI (CI=true), but {_UNAVAILABLE}")
@@ -49,7 +50,7 @@ def lab() -> Iterator[LabServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(lab: LabServer) -> Iterator[Browser]:
     chromium = find_chromium()
     assert chromium is not None
