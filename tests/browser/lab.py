@@ -180,9 +180,10 @@ def write_notebook(path: Path, cells: list[str]) -> None:
 class Notebook:
     """A notebook open in a page: run cells, read outputs, take screenshots."""
 
-    def __init__(self, page: Any, name: str) -> None:
+    def __init__(self, page: Any, name: str, path: Path) -> None:
         self.page = page
         self.name = name
+        self.path = path
 
     def wait_idle(self, timeout: float = 60) -> None:
         self.page.wait_for_selector(
@@ -236,6 +237,18 @@ class Notebook:
                 raise TimeoutError(f"{what} did not come within {timeout} s")
             self.page.wait_for_timeout(100)
 
+    def save(self, timeout: float = 10) -> None:
+        """Save the notebook (Ctrl+S) and wait until the file has been written."""
+        before = self.path.stat().st_mtime_ns
+        self.page.keyboard.press("Control+s")
+        self.wait_for(lambda: self.path.stat().st_mtime_ns != before, timeout, what="the saved file")
+
+    def reload(self) -> None:
+        """Reload the page, as a person pressing F5 does, and wait for the kernel."""
+        self.page.reload()
+        self.wait_idle()
+        self.page.wait_for_timeout(1000)
+
     def screenshot(self, label: str) -> Path:
         """Save the notebook's cells as test-artifacts/browser/<notebook>-<label>.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -258,12 +271,13 @@ class Browser:
 
     def open(self, name: str, cells: list[str]) -> Notebook:
         """Write a notebook of `cells` and open it in a new page, its kernel started and idle."""
-        write_notebook(self.lab.notebooks / f"{name}.ipynb", cells)
+        path = self.lab.notebooks / f"{name}.ipynb"
+        write_notebook(path, cells)
         context = self.browser.new_context(viewport={"width": 1200, "height": 1400})
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())  # leaving a notebook with unsaved output
         page.goto(f"{self.lab.url}/lab/tree/{name}.ipynb?reset&token={self.lab.token}")
-        notebook = Notebook(page, name)
+        notebook = Notebook(page, name, path)
         notebook.wait_idle()
         page.wait_for_timeout(1000)
         return notebook

@@ -47,8 +47,8 @@ def test_a_limiter_gauge_moves_after_its_cell_has_finished(open_notebook):
     nb.screenshot("full")
 
 
-def test_a_streamed_session_appears_and_grows_in_its_cell(open_notebook):
-    words = " ".join(f"word{i}" for i in range(1, 21))
+def test_a_streamed_session_appears_grows_and_keeps_growing_after_a_reload(open_notebook):
+    words = " ".join(f"word{i}" for i in range(1, 81))
     nb = open_notebook(
         "session",
         [
@@ -58,21 +58,25 @@ def test_a_streamed_session_appears_and_grows_in_its_cell(open_notebook):
         ],
     )
     nb.run(0)
-    output = nb.cell(0).locator(".widget-output")
-    output.wait_for()
 
     def reply() -> str:
-        text = output.inner_text()
-        return text.split("Echo:", 1)[1] if "Echo:" in text else ""
+        output = nb.cell(0).locator(".widget-output")
+        text = output.inner_text() if output.count() else ""
+        return " ".join(text.split("Echo:", 1)[1].split()) if "Echo:" in text else ""
 
     early = nb.wait_for(reply, what="the reply")
-    assert "word20" not in early  # still streaming
+    grown = nb.wait_for(lambda: len(reply()) > len(early) and reply(), what="more of the reply")
+    assert grown.startswith(early.removesuffix("..."))
     nb.screenshot("streaming")
-    final = nb.wait_for(lambda: "word20" in reply() and reply(), what="the whole reply")
-    assert len(final) > len(early)
-    assert " ".join(final.split()).startswith(words)
-    nb.wait_for(lambda: "tokens" in output.inner_text(), what="the end of the turn")
-    nb.screenshot("done")
+    # The widget's content lives in the kernel: a reloaded page shows it and follows it on.
+    nb.save()
+    nb.reload()
+    resumed = nb.wait_for(reply, what="the reply after the reload")
+    assert "word80" not in resumed, "the turn ended before the page was back: nothing left to check"
+    final = nb.wait_for(lambda: "word80" in reply() and reply(), timeout=30, what="the whole reply")
+    assert final.startswith(words)
+    nb.wait_for(lambda: "tokens" in nb.output_text(0), what="the end of the turn")
+    nb.screenshot("after-reload")
 
 
 def test_late_output_of_a_task_lands_in_its_own_cell_while_another_runs(open_notebook):
