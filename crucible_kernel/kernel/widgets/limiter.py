@@ -60,7 +60,8 @@ def _rate(interval: float) -> str:
 def limiter_text(state: dict[str, Any]) -> str:
     """A limiter's state as one line of text."""
     return (
-        f"RateLimiter: {state['tokens']:.1f} of {_number(state['capacity'])} tokens, "
+        f"RateLimiter: {state['tokens']:.1f} of {_number(state['capacity'])} "
+        f"token{'' if state['capacity'] == 1 else 's'}, "
         f"refills {_rate(state['interval'])}; granted {state['granted']}, "
         f"refused {state['refused']}, waiting {state['waiting']}"
     )

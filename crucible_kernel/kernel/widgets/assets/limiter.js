@@ -50,7 +50,7 @@ function render({ model, el }) {
     fill.style.width = `${(share * 100).toFixed(2)}%`;
     fill.classList.toggle("cl-empty", tokens < 1);
     fill.classList.toggle("cl-low", tokens >= 1 && share < 0.34);
-    tokensText.textContent = `${tokens.toFixed(1)} / ${number(capacity)} tokens`;
+    tokensText.textContent = `${tokens.toFixed(1)} / ${number(capacity)} token${capacity === 1 ? "" : "s"}`;
     gauge.setAttribute("aria-valuenow", tokens.toFixed(2));
     gauge.setAttribute("aria-valuemax", String(capacity));
     el.dataset.tokens = tokens.toFixed(3);

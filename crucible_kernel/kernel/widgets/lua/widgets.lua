@@ -142,7 +142,7 @@ end
 
 --- Returns a widget that shows session `session_id` live: the conversation, as it streams. Unlike
 --- the session's live view (display(session)), the widget keeps updating after a page reload.
---- Also cru.sessions.widget.
+--- The same function is cru.widgets.session and cru.sessions.widget.
 ---@async
 ---@param session_id string|table a session id, or a session table from cru.sessions.create
 ---@return Widget|nil widget
