@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--disable-breakpad",
 ]
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 
@@ -265,8 +266,15 @@ class Browser:
 
         self.lab = lab
         self._playwright = sync_playwright().start()
+        # Chromium keeps crash-report settings and a dconf cache in the user's config and cache
+        # folders, whatever its profile: point those into the server's temporary home.
+        env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(lab.home / "chromium-config"),
+            "XDG_CACHE_HOME": str(lab.home / "chromium-cache"),
+        }
         self.browser = self._playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS, env=env
         )
 
     def open(self, name: str, cells: list[str]) -> Notebook:
