@@ -88,7 +88,10 @@ class Live:
         """What the widget follows has changed: write it now if quiet, else after INTERVAL."""
         if self._timer is not None or self.closed:
             return
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # told from outside the loop (a session ending at shutdown)
+            return
         delay = max(0.0, self._last + INTERVAL - loop.time())
         self._timer = loop.call_later(delay, self._on_timer, context=contextvars.Context())
 
