@@ -26,6 +26,7 @@ def execute_notebook(
         kernel_name=name,
         timeout=timeout,
         allow_errors=allow_errors,
+        store_widget_state=True,  # the saved notebook shows widgets' last state without a kernel
         resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}},
     )
     client.execute()

@@ -48,6 +48,7 @@ LUA_DIRS = (
     "crucible_kernel.kernel",
     "crucible_kernel.sessions",
     "crucible_kernel.plugins",
+    "crucible_kernel.kernel.widgets",
 )  # with a lua/ folder
 
 

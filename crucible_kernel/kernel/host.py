@@ -23,6 +23,7 @@ import zmq
 from ..runtime import ApiError, Host
 
 if TYPE_CHECKING:
+    from ..runtime import LuaTask
     from .kernel import CrucibleKernel
 
 FLUSH_DELAY = 0.02
@@ -82,12 +83,15 @@ class KernelHost(Host):
     ) -> None:
         sessions = self.kernel.sessions
         token, metadata = sessions.live_token(metadata) if sessions is not None else (None, metadata)
+        widget, metadata = self.kernel.widgets.take_token(metadata)
         content: dict[str, Any] = {"data": data, "metadata": metadata or {}, "transient": {}}
         if display_id is not None:
             content["transient"]["display_id"] = display_id
         self.publish("update_display_data" if update else "display_data", content)
         if token is not None and display_id is not None and not update:
             sessions.views.bind(token, display_id, self._current_parent())  # a session's live view
+        if widget is not None and display_id is not None:
+            self.kernel.widgets.shown(widget, display_id, self._current_parent())
 
     def service_event(self, event: dict[str, Any]) -> None:
         for listener in list(self.service_listeners):
@@ -98,6 +102,9 @@ class KernelHost(Host):
 
     def clear_output(self, wait: bool = False) -> None:
         self.publish("clear_output", {"wait": bool(wait)})
+
+    def task_event(self, task: LuaTask, event: str) -> None:
+        self.kernel.widgets.task_event(task, event)  # a cell's end brings its widgets up to date
 
     def poll(self) -> None:
         if self._parts and time.monotonic() - self._since >= FLUSH_AGE:

@@ -28,6 +28,7 @@ from .history import History
 from .host import KernelHost
 from .ownership import cell_owner
 from .ownership import release as release_cell
+from .widgets import KernelWidgets
 
 if TYPE_CHECKING:
     from .session_views import KernelSessions
@@ -96,6 +97,8 @@ class CrucibleKernel(Kernel):
         """Work running in a Lua state of its own (a %test suite); interrupts reach it too."""
         self._cell_parent: dict[str, Any] | None = None  # the request of the cell running now
         self._main_loop: asyncio.AbstractEventLoop | None = None
+        self.widgets = KernelWidgets(self)
+        """The widgets of the current Lua state (cru.widgets, limiters, session widgets)."""
         self._setup_comms()
 
     @property
@@ -357,6 +360,7 @@ class CrucibleKernel(Kernel):
         if self.sessions is None:
             self.sessions = KernelSessions(self)
         self.sessions.attach(rt)
+        self.widgets.attach(rt)
         return rt
 
     async def _close_everything(self) -> None:
@@ -371,8 +375,9 @@ class CrucibleKernel(Kernel):
         if bundle is None:
             return
         data, metadata = bundle
-        if self.sessions is not None and self.sessions.wants_live_view(metadata):
-            self.host.display(data, metadata, uuid.uuid4().hex)  # a live view is display_data
+        live_view = self.sessions is not None and self.sessions.wants_live_view(metadata)
+        if live_view or self.widgets.wants_display_id(metadata):
+            self.host.display(data, metadata, uuid.uuid4().hex)  # live views and widgets: display_data
             return
         self.host.publish(
             "execute_result",
@@ -427,3 +432,4 @@ class CrucibleKernel(Kernel):
         comm.get_comm_manager = lambda: self.comm_manager
         for msg_type in ("comm_open", "comm_msg", "comm_close"):
             self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+        self.widgets.register_comm_targets(self.comm_manager)  # ipywidgets loads on first use

@@ -29,8 +29,14 @@ def test_the_notebook_runs_without_errors(path):
 
 def test_the_demo_shows_its_results():
     demo = next(p for p in NOTEBOOKS if p.name == "demo.ipynb")
-    text = format_outputs(execute_notebook(str(demo), kernel_name=KERNEL_NAME, timeout=120))
+    nb = execute_notebook(str(demo), kernel_name=KERNEL_NAME, timeout=120)
+    text = format_outputs(nb)
     assert '{"age":30,"name":"Alice"}' in text
     assert "both done after 0.5 s" in text
     assert "succeeded on attempt 3" in text
     assert "third handler still runs" in text
+    # Widgets: their text is their state at the last cell's end, and the state is saved.
+    assert "granted 8, refused 3, waiting 0" in text
+    assert "speed: 7 (slider 1..10, step 1)" in text
+    states = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    assert {s["model_name"] for s in states.values()} >= {"AnyModel", "IntSliderModel"}

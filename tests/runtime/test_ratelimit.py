@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 
@@ -109,3 +111,58 @@ async def test_a_capacity_below_one_token_is_refused_at_new(lua, capacity):
         f"capacity must be at least 1: acquire takes a whole token, so a bucket of {float(capacity):g}"
         in error.message
     )
+
+
+# Counting for live displays (the notebook's widgets read the bucket through engine.limiters)
+
+
+def bucket_of(lua, limiter):
+    return lua.runtime.engine[b"limiters"][b"bucket"](limiter)
+
+
+def counts(bucket):
+    return {k: bucket[k.encode()] for k in ("granted", "refused", "waiting")}
+
+
+async def test_a_bucket_counts_granted_refused_and_waiting_calls(lua):
+    task = await lua.run(
+        """
+        l = cru.ratelimit.new({capacity = 2, interval = 0.2})
+        for i = 1, 5 do l:try_acquire() end
+        return l
+        """
+    )
+    bucket = bucket_of(lua, task.results[0])
+    assert counts(bucket) == {"granted": 2, "refused": 3, "waiting": 0}
+    waiter = lua.start("l:acquire() l:acquire()", foreground=False)
+    await asyncio.sleep(0.01)
+    assert counts(bucket)["waiting"] == 1  # asleep in one of its acquires
+    await waiter.wait()
+    assert counts(bucket) == {"granted": 4, "refused": 3, "waiting": 0}
+
+
+async def test_an_interrupted_acquire_stops_counting_as_waiting(lua):
+    task = await lua.run("l = cru.ratelimit.new({capacity = 1, interval = 30}) l:try_acquire() return l")
+    bucket = bucket_of(lua, task.results[0])
+    waiter = lua.start("l:acquire()")
+    await asyncio.sleep(0.01)
+    assert counts(bucket)["waiting"] == 1
+    lua.runtime.interrupt()
+    await waiter.wait()
+    assert waiter.stop == "interrupted"
+    assert counts(bucket) == {"granted": 1, "refused": 0, "waiting": 0}
+
+
+async def test_a_watched_bucket_calls_its_watcher_once_per_look(lua):
+    task = await lua.run("l = cru.ratelimit.new({capacity = 3}) return l")
+    bucket = bucket_of(lua, task.results[0])
+    calls = []
+    bucket[b"watch"] = lambda: calls.append(1)
+    bucket[b"dirty"] = False  # the watcher has looked
+    await lua.run("for i = 1, 1000 do l:try_acquire() end")
+    assert calls == [1] and bucket[b"dirty"] is True
+    bucket[b"dirty"] = False
+    await lua.run("l:try_acquire() l:try_acquire()")
+    assert calls == [1, 1]
+    await lua.run("l:remaining()")  # reading changes nothing
+    assert calls == [1, 1]

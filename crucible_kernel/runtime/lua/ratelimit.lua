@@ -3,14 +3,21 @@
 -- Refill is continuous: tokens = min(capacity, tokens + elapsed / interval) on every operation.
 -- The bucket starts full. acquire() sleeps on the engine's clock (not cru.timer.sleep, which
 -- tests stub), so a stub cannot make it spin.
+--
+-- Each bucket also counts its outcomes (granted, refused try_acquires, acquires waiting now) with
+-- plain increments, for live displays. A display sets the bucket's `watch` (a function): the
+-- first change after the display last looked (which clears `dirty`) calls it once, so a limiter
+-- hammered 100,000 times a second costs its display one call per refresh, not one per call.
 
 local engine, native = ...
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument
 local now = native.monotonic
 local type, tonumber, huge, min, max = type, tonumber, math.huge, math.min, math.max
+local setmetatable = setmetatable
 
 local Limiter = {}
-local state = setmetatable({}, {__mode = "k"}) -- limiter -> {capacity, interval, tokens, stamp}
+-- limiter -> {capacity, interval, tokens, stamp, granted, refused, waiting, dirty, watch}
+local state = setmetatable({}, {__mode = "k"})
 
 local function bucket(l, method)
   local b = state[l]
@@ -20,6 +27,20 @@ local function bucket(l, method)
   b.stamp = t
   return b
 end
+
+-- Marks `b` changed; tells its watcher, if it has one, the first time since it last looked.
+local function changed(b)
+  b.dirty = true
+  local watch = b.watch
+  if watch then watch() end
+end
+
+-- A bucket is to-be-closed: an acquire that waits holds it in a <close> variable, so the wait
+-- is counted off however the acquire ends (an interrupt too).
+local BUCKET_MT = {__close = function(b)
+  b.waiting = b.waiting - 1
+  if not b.dirty then changed(b) end
+end}
 
 local MT = {
   __index = Limiter,
@@ -57,7 +78,8 @@ function ratelimit.new(opts)
     raise("interval must be a finite positive number")
   end
   local l = engine.new_object(MT)
-  state[l] = {capacity = capacity, interval = interval, tokens = capacity, stamp = now()}
+  state[l] = setmetatable({capacity = capacity, interval = interval, tokens = capacity, stamp = now(),
+                           granted = 0, refused = 0, waiting = 0, dirty = false}, BUCKET_MT)
   return l
 end
 
@@ -65,19 +87,32 @@ end
 ---@async
 function Limiter:acquire()
   local b = bucket(self, "acquire")
-  while b.tokens < 1 do
-    await(max((1 - b.tokens) * b.interval, 0.001))
-    b = bucket(self, "acquire")
+  if b.tokens < 1 then
+    b.waiting = b.waiting + 1
+    if not b.dirty then changed(b) end
+    local _ <close> = b
+    repeat
+      await(max((1 - b.tokens) * b.interval, 0.001))
+      b = bucket(self, "acquire")
+    until b.tokens >= 1
   end
   b.tokens = b.tokens - 1
+  b.granted = b.granted + 1
+  if not b.dirty then changed(b) end
 end
 
 --- Takes a token if one is available now; returns whether it did.
 ---@return boolean acquired
 function Limiter:try_acquire()
   local b = bucket(self, "try_acquire")
-  if b.tokens < 1 then return false end
+  if b.tokens < 1 then
+    b.refused = b.refused + 1
+    if not b.dirty then changed(b) end
+    return false
+  end
   b.tokens = b.tokens - 1
+  b.granted = b.granted + 1
+  if not b.dirty then changed(b) end
   return true
 end
 
@@ -87,5 +122,9 @@ function Limiter:remaining()
   return bucket(self, "remaining").tokens
 end
 Limiter.tokens = Limiter.remaining -- the contract's name
+
+-- For live displays of limiters (the notebook's widgets): their metatable, which a display
+-- gives a __display, and the bucket behind a limiter (fields as listed at `state`).
+engine.limiters = {metatable = MT, bucket = function(l) return state[l] end}
 
 return ratelimit

@@ -1,0 +1,200 @@
+"""cru.widgets in one Lua state: the natives behind lua/widgets.lua, and the widgets made there.
+
+`WidgetBinding(kernel, rt)` loads lua/widgets.lua into the runtime (cru.widgets,
+cru.sessions.widget, and the __display of limiters) and keeps the widgets made in it by id.
+ipywidgets and anywidget are imported by the first widget, not before.
+
+Callbacks (a button's click, a slider's change) run as Lua tasks of kind "widget", started in
+a copy of the context the widget was made in, so what they print goes to that cell; a failing
+callback's error is written there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ...runtime import TaskState
+from ...runtime.convert import Multi, text
+from . import WIDGET_KEY
+from .live import Live
+
+if TYPE_CHECKING:
+    from ...runtime import LuaTask, Runtime
+    from ..kernel import CrucibleKernel
+
+__all__ = ["WidgetBinding"]
+
+_ids = itertools.count(1)  # widget ids, unique across Lua states (a reset makes a new binding)
+
+
+class WidgetBinding:
+    """The widgets of one Lua state."""
+
+    def __init__(self, kernel: CrucibleKernel, rt: Runtime) -> None:
+        self.kernel = kernel
+        self.rt = rt
+        self.objects: dict[int, Live] = {}
+        source = resources.files(__package__).joinpath("lua", "widgets.lua").read_bytes()
+        chunk = rt.lua.compile(source, b"=crucible/widgets.lua")
+        natives = {k.encode(): v for k, v in self._natives().items()}
+        loaded = chunk(rt.engine, rt.lua.table_from(natives))
+        rt.register("widgets", loaded[b"module"])
+        self._kept = loaded[b"kept"]
+        sessions = rt.cru[b"sessions"]
+        if sessions is not None:
+            sessions[b"widget"] = loaded[b"session_widget"]
+
+    def lua_value(self, widget_id: int, key: bytes) -> Any:
+        """A Lua value widget `widget_id` keeps (its object, its callback, a limiter's bucket).
+
+        Call it only while no Lua runs (from timers, loop callbacks, a cell's end). lupa ties the
+        wrapper of a Lua value handed to a native to the coroutine that handed it over, and uses
+        that coroutine's state for every later access, even after the task has ended; and while
+        a coroutine runs, reading through the main thread returns the values of the resume
+        along with the answer. So widgets keep their Lua values in Lua (lua/widgets.lua's
+        `kept`) and fetch them through the main thread when nothing runs.
+        """
+        entry = self._kept[widget_id]
+        return entry[key] if entry is not None else None
+
+    def next_id(self) -> int:
+        return next(_ids)
+
+    def add(self, widget: Live) -> int:
+        self.objects[widget.id] = widget
+        return widget.id
+
+    def get(self, widget_id: Any) -> Live | None:
+        try:
+            return self.objects.get(int(widget_id))
+        except (TypeError, ValueError):
+            return None
+
+    def cell_finished(self) -> None:
+        """A cell is ending: write every pending change and bring the outputs' text up to date,
+        parented to that cell (headless runners stop reading at its end)."""
+        for widget in list(self.objects.values()):
+            if widget.closed:
+                continue
+            if widget.pending():
+                widget.flush()
+            widget.refresh_text()
+
+    def detach(self) -> None:
+        """The Lua state is being replaced: every widget keeps its last state and goes inert."""
+        for widget in list(self.objects.values()):
+            if not widget.closed:
+                if widget.pending():
+                    widget.flush()
+                widget.detach()
+        self.objects.clear()
+
+    def run_callback(self, widget: Live, *args: Any, name: str) -> None:
+        """Run the widget's Lua callback as `fn(*args, widget)` in a task of its own, in the
+        context of the widget's cell (where its output goes).
+
+        The task starts on the next turn of the loop: a change made from Lua (slider.value = 3)
+        calls this while Lua runs, and the callback is fetched from Lua (see `lua_value`).
+        """
+        if widget.closed:
+            return
+        context = widget.context.copy()
+
+        def start() -> None:
+            if widget.closed:
+                return
+            fn = self.lua_value(widget.id, b"fn")
+            if fn is None:
+                return
+            lua_widget = self.lua_value(widget.id, b"widget")
+            task = self.rt.start(fn, *args, lua_widget, name=name, kind="widget", context=context)
+            if task.asyncio_task is not None:
+                task.asyncio_task.add_done_callback(lambda _: self._report(task), context=context)
+
+        asyncio.get_running_loop().call_soon(start, context=context)
+
+    # Private methods
+
+    def _report(self, task: LuaTask) -> None:
+        if task.state is TaskState.FAILED and task.error is not None:
+            self.kernel.host.log("warn", f"Widget callback error: {task.error.traceback}")
+
+    def _natives(self) -> dict[str, Any]:
+        rt = self.rt
+
+        def limiter(bucket: Any) -> int:
+            from .limiter import LimiterWidget
+
+            return self.add(LimiterWidget(self, bucket))
+
+        def button(label: bytes) -> int:
+            from .controls import ButtonWidget
+
+            return self.add(ButtonWidget(self, text(label)))
+
+        def slider(
+            integer: bool, low: float, high: float, step: float, value: float, label: bytes, continuous: bool
+        ) -> int:
+            from .controls import SliderWidget
+
+            widget = SliderWidget(self, bool(integer), low, high, step, value, text(label), bool(continuous))
+            return self.add(widget)
+
+        async def session(session_id: bytes) -> Multi:
+            from .session import SessionWidget
+
+            sessions = self.kernel.sessions
+            if sessions is None or not sessions.enabled:
+                return Multi(None, "no daemon connected")
+            sid = text(session_id)
+            found = await sessions.service.get(sid)
+            if found is None:
+                return Multi(None, f"Session not found: {sid}")
+            return Multi(self.add(SessionWidget(self, found)), None)
+
+        def bundle(widget_id: int, source: Any = None) -> tuple[Any, Any]:
+            widget = self.get(widget_id)
+            if widget is None or widget.model is None:
+                return rt.to_lua({"text/plain": "<closed widget>"}), rt.to_lua({})
+            if source is not None:
+                widget.given(source)
+            return rt.to_lua(widget.bundle()), rt.to_lua({WIDGET_KEY: str(widget.id)})
+
+        def text_of(widget_id: int) -> bytes:
+            widget = self.get(widget_id)
+            return (widget.text() if widget is not None else "<closed widget>").encode()
+
+        def get(widget_id: int, key: Any) -> Any:
+            widget = self.get(widget_id)
+            if widget is None or not isinstance(key, bytes):
+                return None
+            return rt.to_lua(widget.get(text(key)))
+
+        def set_(widget_id: int, key: Any, value: Any) -> bytes | None:
+            widget = self.get(widget_id)
+            if widget is None:
+                return b"this widget is closed"
+            if not isinstance(key, bytes):
+                return b"widget properties are named by strings"
+            error = widget.set(text(key), value)
+            return error.encode() if error else None
+
+        def close(widget_id: int) -> None:
+            widget = self.objects.pop(int(widget_id), None)
+            if widget is not None:
+                widget.close()
+
+        return {
+            "limiter": limiter,
+            "button": button,
+            "slider": slider,
+            "session": session,
+            "bundle": bundle,
+            "text": text_of,
+            "get": get,
+            "set": set_,
+            "close": close,
+        }
