@@ -5,8 +5,8 @@ agent, ui, config, system, websocket, intercept_tools). In safe mode those that 
 world are enforced at the functions that need them:
 
 - filesystem: writing through io (io.open for writing, io.output to a file, io.tmpfile),
-  os.remove, os.rename, os.tmpname (and cru.fs, once it exists);
-- shell: os.execute, io.popen (and cru.shell);
+  os.remove, os.rename, os.tmpname, and cru.fs's write, append, mkdir, remove, copy, rename;
+- shell: os.execute, io.popen, cru.shell.exec and cru.shell.spawn;
 - network: cru.http (and the global `http`, the same table);
 - websocket: cru.ws.connect.
 

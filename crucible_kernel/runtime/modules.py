@@ -27,6 +27,7 @@ from . import (
     processes,
     publish,
     schedule,
+    shell,
     spawn,
     status,
     stdio,
@@ -83,6 +84,7 @@ def install(rt: Runtime, vm: VM = "daemon") -> None:
         return
     # What the daemon's plugin loader adds, in its order.
     ws.install(rt)
+    shell.install(rt)  # cru.shell and the global `shell`
     oq.install(rt, json_module)
     paths.install(rt)
     pure_lua(rt, ("graph",), global_name="graph")

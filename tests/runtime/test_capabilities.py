@@ -40,6 +40,8 @@ async def safe_lua():
 ROUTES = [
     ("os.execute('true')", "os.execute", "shell"),
     ("io.popen('true')", "io.popen", "shell"),
+    ("cru.shell.exec('true')", "cru.shell.exec", "shell"),
+    ("shell.spawn('true')", "cru.shell.spawn", "shell"),
     ("io.open(PATH, 'w')", "io.open", "filesystem"),
     ("io.open(PATH, 'a+')", "io.open", "filesystem"),
     ("io.output(PATH)", "io.output", "filesystem"),
