@@ -2,7 +2,8 @@
 
 crucible-kernel run FILE.lua [ARG ...] [--timeout SECONDS] [--max-memory SIZE] [--safe [--allow CAPS]]
     [--no-sessions | --sessions-file FILE [--sessions-mode MODE] [--sessions-speed FACTOR]]
-crucible-kernel run --plugin PATH [--plugin PATH ...] [--config FILE.toml] [FILE.lua [ARG ...]]
+crucible-kernel run --plugin PATH [--plugin PATH ...] [--safe-plugin PATH ...] [--config FILE.toml]
+    [FILE.lua [ARG ...]]
 crucible-kernel test PATH [--filter TEXT] [--json]
 """
 
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="load this Crucible plugin (a folder, a .lua file, or a name on CRUCIBLE_PLUGIN_PATH) and "
         "start its services first; repeatable. Without FILE the services run until they finish, "
         "Ctrl-C or --timeout",
+    )
+    run.add_argument(
+        "--safe-plugin",
+        action="append",
+        metavar="PATH",
+        help="load this plugin in safe mode, after the --plugin ones: in a Lua environment of its own, "
+        "with only the capabilities its plugin.yaml and spec table declare (no C modules, a reduced "
+        "debug library); repeatable. The rest of the run is not confined (that is --safe)",
     )
     run.add_argument(
         "--config",
@@ -247,10 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from .runner import RunOptions, run_file
 
-        if args.file is None and not args.plugin:
+        if args.file is None and not args.plugin and not args.safe_plugin:
             print("crucible-kernel: run needs a FILE, or --plugin PATH", file=sys.stderr)
             return EXIT_USAGE
-        if args.config and not args.plugin:
+        if args.config and not args.plugin and not args.safe_plugin:
             print("crucible-kernel: --config needs --plugin", file=sys.stderr)
             return EXIT_USAGE
         source = None
@@ -287,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sessions_mode=args.sessions_mode,
             sessions_speed=args.sessions_speed,
             plugins=args.plugin or [],
+            safe_plugins=args.safe_plugin or [],
             config=args.config,
         )
         return asyncio.run(run_file(args.file, source, args.args, options))

@@ -1,5 +1,5 @@
 """`crucible-kernel run`: a Lua file as the main chunk, on the terminal host, after the plugins
-given with --plugin have loaded and started their services.
+given with --plugin (then --safe-plugin, each in safe mode) have loaded and started their services.
 
 With FILE, the run ends when the file and the tasks it spawned are done (the plugins' services
 are stopped then); with plugins and no FILE, when every service has finished. A plugin that fails
@@ -57,6 +57,9 @@ class RunOptions:
     """Safe mode and the capabilities it grants (None: not safe mode)."""
     plugins: list[str] = field(default_factory=list)
     """Plugins to load first (folders, .lua files or names on CRUCIBLE_PLUGIN_PATH)."""
+    safe_plugins: list[str] = field(default_factory=list)
+    """Plugins to load next, each in safe mode (an environment of its own, its declared
+    capabilities enforced)."""
     config: str | None = None
     """A Crucible config.toml for the plugins ([plugins.<name>] sections)."""
 
@@ -99,22 +102,24 @@ async def run_file(
 
     async def everything() -> int:
         nonlocal main
-        for target in options.plugins:
+        targets = [(t, False) for t in options.plugins] + [(t, True) for t in options.safe_plugins]
+        for target, safe in targets:
             try:
-                plugin = await manager.load(target, options.config)
+                plugin = await manager.load(target, options.config, safe=safe)
             except plugins.PluginError as exc:
                 host.write("stderr", f"crucible-kernel: {exc}\n".encode())
                 return EXIT_ERROR
             names = [n for n, _, _ in plugin.services]
             listing = f" (services: {', '.join(names)})" if names else ""
-            host.log("info", f"loaded plugin {plugin.name} {plugin.version}{listing}")
+            mode = " in safe mode" if safe else ""
+            host.log("info", f"loaded plugin {plugin.name} {plugin.version}{mode}{listing}")
         if chunk is not None:
             main = rt.start(chunk, *args, name=path or "main", kind="main", foreground=True)
             await main.wait()
             if main.state is TaskState.DONE:
                 # with plugins, their services stop when the file is done; without, the file's own
                 # services are its work too
-                await rt.wait_tasks(("spawn",) if options.plugins else ("spawn", "service"))
+                await rt.wait_tasks(("spawn",) if targets else ("spawn", "service"))
             return EXIT_OK
         await rt.wait_tasks(("service",))  # no file: until every service has finished
         return EXIT_OK

@@ -43,14 +43,14 @@ def install(rt: Runtime) -> PluginManager:
 def _natives(rt: Runtime, manager: PluginManager, supervisor: services.Supervisor) -> dict[str, Any]:
     to_lua = rt.to_lua
 
-    async def load(target: bytes, config_path: bytes | None, config_json: bytes | None) -> Multi:
+    async def load(target: bytes, config_path: bytes | None, config_json: bytes | None, safe: bool) -> Multi:
         config: Any = text(config_path) if config_path is not None else None
         if config_json is not None:
             config = json.loads(config_json)
             if not isinstance(config, dict):
                 return Multi(None, "config must be a table of values (the plugin's [plugins.<name>] section)")
         try:
-            plugin = await manager.load(text(target), config)
+            plugin = await manager.load(text(target), config, safe=bool(safe))
         except PluginError as exc:
             return Multi(None, str(exc))
         return Multi(to_lua(plugin.as_dict()), None)

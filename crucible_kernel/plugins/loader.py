@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 __all__ = ["TOOL_TIMEOUT", "Callable", "Plugin", "PluginError", "PluginManager", "of"]
 
 TOOL_TIMEOUT = 30.0  # the daemon's tool dispatch timeout, seconds
+SAFE_HINT = (  # after a refusal in safe mode; "{capability}" is the engine's placeholder
+    " (plugin '{name}' runs in safe mode: add '{{capability}}' to its capabilities in plugin.yaml or "
+    "its spec table)"
+)
 _CAPABILITY_NAMES = {c: c for c in CAPABILITIES}  # spec-table names, compared lowercased
 
 
@@ -95,6 +99,8 @@ class Plugin:
     """What `load` was given as config: a TOML path, a table of values, or None."""
     loaded_at: float = field(default_factory=time.time)
     warnings: list[str] = field(default_factory=list)
+    safe: bool = False
+    """Loaded in safe mode: in an environment of its own, its declared capabilities enforced."""
 
     @property
     def path(self) -> Path:
@@ -122,6 +128,7 @@ class Plugin:
             "views": self.views,
             "last_error": self.last_error,
             "warnings": list(self.warnings),
+            "safe": self.safe,
         }
 
 
@@ -138,7 +145,8 @@ class PluginManager:
         self.watches: dict[str, Any] = {}
         """The file watches by plugin name (see watch.py)."""
         self._lock = asyncio.Lock()
-        self.lua = rt.own_chunk(__package__, "loader")(rt.engine, rt.lua.table_from({}))
+        confined = rt.own_chunk(__package__, "confined")(rt.engine)  # before any user code runs
+        self.lua = rt.own_chunk(__package__, "loader")(rt.engine, rt.lua.table_from({b"confined": confined}))
 
     # Finding
 
@@ -174,12 +182,14 @@ class PluginManager:
     # Loading, reloading, unloading
 
     async def load(
-        self, target: str | os.PathLike[str], config: Any = None, *, loaded_by: Any = ...
+        self, target: str | os.PathLike[str], config: Any = None, *, loaded_by: Any = ..., safe: bool = False
     ) -> Plugin:
         """Load the plugin `target` (after its dependencies); a loaded one is reloaded.
 
         `config` is a config.toml path (its `[plugins.<name>]` sections are read), or a dict
-        that becomes this plugin's section. Returns the plugin; raises PluginError when it (or
+        that becomes this plugin's section. With `safe`, the plugin (and each dependency this
+        call loads) runs in safe mode: an environment of its own where only the capabilities it
+        declares are granted (confined.lua). Returns the plugin; raises PluginError when it (or
         a dependency it needs) failed, after recording the failure.
         """
         owner = current_owner() if loaded_by is ... else loaded_by
@@ -192,7 +202,7 @@ class PluginManager:
                 existing = self.plugins.get(candidate.name)
                 if existing is not None:
                     await self._deactivate(existing)  # "error" must mean nothing of it is live
-                self._record_failure(candidate, str(exc), owner, config)
+                self._record_failure(candidate, str(exc), owner, config, safe)
                 raise
             done: list[Plugin] = []
             for item in order:
@@ -202,11 +212,13 @@ class PluginManager:
                     continue
                 if existing is not None:
                     await self._deactivate(existing)
-                plugin = await self._execute(item, owner, config if is_target else None)
+                plugin = await self._execute(item, owner, config if is_target else None, safe)
                 if plugin.state != "active":
                     if not is_target:
                         message = f"Dependency not satisfied: {candidate.name} requires {item.name}"
-                        self._record_failure(candidate, f"{message}: {plugin.last_error}", owner, config)
+                        self._record_failure(
+                            candidate, f"{message}: {plugin.last_error}", owner, config, safe
+                        )
                         self._start_services(done)
                         raise PluginError(f"{message}\n{plugin.last_error}")
                     self._start_services(done)
@@ -226,7 +238,7 @@ class PluginManager:
         plugin = self.get(name)
         if plugin.state == "disabled":
             raise PluginError(f"plugin '{plugin.name}' is disabled; enable it before reloading")
-        return await self.load(plugin.path, plugin.config, loaded_by=plugin.loaded_by)
+        return await self.load(plugin.path, plugin.config, loaded_by=plugin.loaded_by, safe=plugin.safe)
 
     async def unload(self, name: str, *, force: bool = False) -> Plugin:
         """Take the plugin out: services stopped, registrations and tasks gone, modules cleared
@@ -354,10 +366,12 @@ class PluginManager:
         visit(target)
         return order
 
-    def _record_failure(self, candidate: Candidate, message: str, owner: str | None, config: Any) -> None:
+    def _record_failure(
+        self, candidate: Candidate, message: str, owner: str | None, config: Any, safe: bool
+    ) -> None:
         plugin = self.plugins.get(candidate.name) or Plugin(candidate.name, candidate, candidate.name)
         plugin.candidate, plugin.state, plugin.last_error = candidate, "error", message
-        plugin.loaded_by, plugin.config = owner, config
+        plugin.loaded_by, plugin.config, plugin.safe = owner, config, safe
         self.plugins[candidate.name] = plugin
 
     def _failure_text(self, plugin: Plugin) -> str:
@@ -365,10 +379,10 @@ class PluginManager:
             return plugin.last_error or f"plugin '{plugin.name}' is disabled"
         return plugin.last_error or f"plugin '{plugin.name}' failed to load"
 
-    async def _execute(self, candidate: Candidate, owner: str | None, config: Any) -> Plugin:
+    async def _execute(self, candidate: Candidate, owner: str | None, config: Any, safe: bool) -> Plugin:
         """Run one plugin (its dependencies are loaded); never raises for the plugin's faults."""
         previous = self.plugins.get(candidate.name)
-        plugin = Plugin(candidate.name, candidate, candidate.name, loaded_by=owner)
+        plugin = Plugin(candidate.name, candidate, candidate.name, loaded_by=owner, safe=safe)
         plugin.config = config if config is not None else (previous.config if previous else None)
         plugin.version = candidate.manifest.version
         plugin.description = candidate.manifest.description
@@ -401,6 +415,11 @@ class PluginManager:
         }
         table = self.rt.to_lua(info)
         table[b"cfg"] = config_store.of(self.rt).plugins.section(candidate.name)
+        if safe:
+            granted = self.rt.lua.table_from([c.encode() for c in plugin.capabilities])
+            table[b"policy"] = self.rt.engine[b"policy"](
+                granted, SAFE_HINT.format(name=candidate.name).encode()
+            )
         task = self.rt.start(
             self.lua[b"execute"],
             table,

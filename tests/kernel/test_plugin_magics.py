@@ -156,6 +156,29 @@ def test_plugin_load_list_tool_reload_unload(kernel, plugin_dir):
     assert value(kernel, 'select(2, cru.plugins.tool("forecast", {}))') == "Tool not found: forecast"
 
 
+def test_plugin_load_safe_confines_that_plugin_only(kernel, tmp_path):
+    folder = tmp_path / "writer"
+    folder.mkdir()
+    (folder / "plugin.yaml").write_text("name: writer\nversion: 0.2.0\ncapabilities: [network]\n")
+    (folder / "init.lua").write_text(
+        "return {name = 'writer', tools = {write = {fn = function(a)\n"
+        "  local ok, err = pcall(cru.fs.write, a.path, 'x') return {ok = ok, err = tostring(err)} end}}}\n"
+    )
+    run = ok(cell(kernel, f"%plugin load --safe {folder}"))
+    assert run.stream().endswith("It runs in safe mode, granted what it declares: network.\n")
+    assert (
+        "writer: in safe mode, granted what it declares: network" in ok(cell(kernel, "%plugin list")).stream()
+    )
+    target = tmp_path / "out.txt"
+    refused = value(kernel, f"cru.plugins.tool('write', {{path = {str(target)!r}}}).err")
+    assert "cru.fs.write needs the 'filesystem' capability, which this plugin does not declare" in refused
+    assert not target.exists()
+    ok(cell(kernel, f"cru.fs.write({str(target)!r}, 'from a cell')"))  # the notebook is not confined
+    assert target.read_text() == "from a cell"
+    assert ok(cell(kernel, "%plugin reload writer")).stream().endswith("granted what it declares: network.\n")
+    ok(cell(kernel, "%plugin unload writer"))
+
+
 def test_a_failing_load_is_an_error_reply_with_the_traceback(kernel, plugin_dir):
     run = cell(kernel, f"%plugin load {plugin_dir / 'broken' / 'raises'}")
     assert run.content["status"] == "error"

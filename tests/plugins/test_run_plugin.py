@@ -52,6 +52,25 @@ def test_a_file_runs_against_the_loaded_plugins_then_the_run_ends(tmp_path):
     assert result.stdout == "8\t0\n"
 
 
+def test_a_safe_plugin_gets_what_it_declares_and_the_file_is_not_confined(tmp_path):
+    plugin = write(
+        tmp_path / "sandboxed",
+        "return {name = 'sandboxed', services = {s = {fn = function()\n"
+        "  print(pcall(shell.exec, 'true'))\n"
+        "  print(shell.which('sh') ~= nil)\n"
+        "end}}}",
+    )
+    main = tmp_path / "main.lua"
+    main.write_text("cru.timer.sleep(0.2) print(shell.exec('true').success)\n")
+    result = run("run", "--safe-plugin", str(plugin), str(main))
+    assert result.returncode == 0, result.stderr
+    refused, found, granted = result.stdout.splitlines()
+    assert refused.startswith("false\t") and "cru.shell.exec needs the 'shell' capability" in refused
+    assert "(plugin 'sandboxed' runs in safe mode: add 'shell' to its capabilities" in refused
+    assert (found, granted) == ("true", "true")
+    assert "[info] loaded plugin sandboxed 0.0.0 in safe mode (services: s)" in result.stderr
+
+
 def test_a_plugin_that_fails_to_load_ends_the_run_with_its_error(tmp_path):
     result = run("run", "--plugin", str(LOADING / "broken" / "raises"))
     assert result.returncode == 1

@@ -1,6 +1,9 @@
 """%plugin and %services: loading Crucible plugins into the notebook and watching their services.
 
-    %plugin load PATH|NAME [--config FILE.toml]   load (or reload) a plugin and its dependencies
+    %plugin load PATH|NAME [--config FILE.toml] [--safe]
+                                                 load (or reload) a plugin and its dependencies;
+                                                 --safe: in an environment of its own, with only
+                                                 the capabilities it declares
     %plugin discover                             the plugins on the search paths
     %plugin list                                 the loaded plugins, their state and last error
     %plugin reload NAME | unload NAME
@@ -17,6 +20,7 @@ import shlex
 import time
 from typing import TYPE_CHECKING, Any
 
+from ...runtime.capabilities import ENFORCED
 from . import OK, Reply, line_magic
 from . import print_text as _print
 
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from ..kernel import CrucibleKernel
 
 PLUGIN_USAGE = (
-    "usage: %plugin load PATH|NAME [--config FILE.toml] | discover | list | reload NAME | "
+    "usage: %plugin load PATH|NAME [--config FILE.toml] [--safe] | discover | list | reload NAME | "
     "unload NAME | watch NAME [--stop] | paths [--kiln DIR] [--workspace DIR] [--session DIR]"
 )
 SERVICES_USAGE = "usage: %services [NAME | stop NAME | restart NAME | start NAME]"
@@ -61,8 +65,23 @@ def _summary(plugin: Plugin) -> str:
     return "; ".join(parts)
 
 
+def _safety(plugin: Plugin) -> str:
+    """For a plugin loaded with --safe, which capabilities it has ("" for any other plugin)."""
+    if not plugin.safe:
+        return ""
+    granted = ", ".join(c for c in plugin.capabilities if c in ENFORCED)
+    if granted:
+        return f"in safe mode, granted what it declares: {granted}"
+    return "in safe mode, declaring no capability: writing files, commands, HTTP and WebSockets are refused"
+
+
+def _done(verb: str, plugin: Plugin) -> str:
+    return f"{verb} {_summary(plugin)}" + (f"\nIt runs {_safety(plugin)}." if plugin.safe else "")
+
+
 @line_magic(
-    "plugin", "%plugin load PATH|NAME [--config F] | discover | list | reload | unload | watch | paths"
+    "plugin",
+    "%plugin load PATH|NAME [--config F] [--safe] | discover | list | reload | unload | watch | paths",
 )
 async def _plugin(kernel: CrucibleKernel, args: str) -> Reply:
     from ...plugins import PluginError
@@ -105,11 +124,12 @@ def _options(words: list[str], names: tuple[str, ...]) -> tuple[list[str], dict[
 
 
 async def _load(kernel: CrucibleKernel, words: list[str]) -> Reply:
-    positional, options = _options(words, ("config",))
+    safe = "--safe" in words
+    positional, options = _options([w for w in words if w != "--safe"], ("config",))
     if len(positional) != 1:
         raise UsageError("%plugin load takes one PATH or NAME")
-    plugin = await _manager(kernel).load(positional[0], options.get("config"))
-    _print(kernel, f"Loaded {_summary(plugin)}")
+    plugin = await _manager(kernel).load(positional[0], options.get("config"), safe=safe)
+    _print(kernel, _done("Loaded", plugin))
     return dict(OK)
 
 
@@ -150,6 +170,8 @@ async def _list(kernel: CrucibleKernel, words: list[str]) -> Reply:
         if p.last_error:
             lines.append(f"\n{p.name}: {p.last_error}")
         lines += [f"{p.name}: warning: {w}" for w in p.warnings]
+        if p.safe:
+            lines.append(f"{p.name}: {_safety(p)}")
     _print(kernel, "\n".join(lines))
     return dict(OK)
 
@@ -158,7 +180,7 @@ async def _reload(kernel: CrucibleKernel, words: list[str]) -> Reply:
     if len(words) != 1:
         raise UsageError("%plugin reload takes one NAME")
     plugin = await _manager(kernel).reload(words[0])
-    _print(kernel, f"Reloaded {_summary(plugin)}")
+    _print(kernel, _done("Reloaded", plugin))
     return dict(OK)
 
 

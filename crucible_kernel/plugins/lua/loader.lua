@@ -6,10 +6,13 @@
 -- `setup(cfg)`. It never raises for the plugin's failures: it returns what happened, and the
 -- Python side (loader.py) words the error.
 --
--- info = {name, main, dir, root, search_path, source, cfg}: `source` is the main file's Lua
--- source (a Fennel main is compiled here), `cfg` the table setup receives.
+-- info = {name, main, dir, root, search_path, source, cfg, policy}: `source` is the main file's
+-- Lua source (a Fennel main is compiled here), `cfg` the table setup receives, `policy` (safe
+-- mode only) the capabilities granted: the plugin then runs in an environment of its own
+-- (confined.lua) instead of the shared globals, and adds nothing to the shared package.path.
 
 local engine, native = ...
+local confined = native.confined
 local type, pairs, tostring, load, xpcall, pcall, rawget = type, pairs, tostring, load, xpcall, pcall, rawget
 local traceback, find, sub, gsub = debug.traceback, string.find, string.sub, string.gsub
 
@@ -79,11 +82,14 @@ end
 ---@param info table
 ---@return table outcome
 function loader.execute(info)
-  loader.add_path(info.search_path .. "/?.lua")
-  loader.add_path(info.search_path .. "/?/init.lua")
-  if info.kind ~= "file" then loader.add_path(info.dir .. "/lua/?.lua") end
+  if info.policy == nil then
+    loader.add_path(info.search_path .. "/?.lua")
+    loader.add_path(info.search_path .. "/?/init.lua")
+    if info.kind ~= "file" then loader.add_path(info.dir .. "/lua/?.lua") end
+  end
   loader.forget_modules(info.name, info.root)
   cru._current_plugin = info.name
+  local env = info.policy ~= nil and confined.environment(info.policy, info) or nil
 
   local source = info.source
   if sub(info.main, -4) == ".fnl" then
@@ -96,7 +102,12 @@ function loader.execute(info)
     if not ok then return failed("read", "Fennel compilation failed for " .. info.main .. ": " .. tostring(out)) end
     source = out
   end
-  local chunk, syntax = load(source, "@" .. info.main)
+  local chunk, syntax
+  if env then
+    chunk, syntax = load(source, "@" .. info.main, "t", env)
+  else
+    chunk, syntax = load(source, "@" .. info.main)
+  end
   if not chunk then return failed("exec", syntax) end
 
   local tb
@@ -104,24 +115,29 @@ function loader.execute(info)
     tb = traceback(tostring(e), 2)
     return e
   end
-  __crucible_loading_plugin__ = info.name
+  local function marker(value)
+    __crucible_loading_plugin__ = value
+    if env then env.__crucible_loading_plugin__ = value end
+  end
+  marker(info.name)
   local ok, result = xpcall(chunk, trace)
   if not ok then
-    __crucible_loading_plugin__ = nil
+    marker(nil)
     return failed("exec", result, tb)
   end
   if not is_spec(result) then
-    __crucible_loading_plugin__ = nil
+    marker(nil)
     return {phase = "nospec"}
   end
+  if info.policy ~= nil then confined.grant(info.policy, result.capabilities) end
   if type(result.setup) == "function" then
     local set_up, err = xpcall(result.setup, trace, info.cfg)
     if not set_up then
-      __crucible_loading_plugin__ = nil
+      marker(nil)
       return {phase = "setup", error = tostring(err), traceback = tb, spec = result}
     end
   end
-  __crucible_loading_plugin__ = nil
+  marker(nil)
   return {phase = "done", spec = result}
 end
 

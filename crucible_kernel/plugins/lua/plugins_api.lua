@@ -10,7 +10,7 @@
 
 local engine, native = ...
 local await, bad_argument, as_string = engine.await, engine.bad_argument, engine.as_string
-local type, pcall, tostring = type, pcall, tostring
+local type, pcall, tostring, rawget, next = type, pcall, tostring, rawget, next
 local gsub = string.gsub
 
 local plugins = {}
@@ -27,18 +27,38 @@ local function bare(message)
   return (gsub(tostring(message), "^.-:%d+: ", ""))
 end
 
+local OPTION_KEYS = {safe = true, config = true}
+
+-- Whether a second argument is load's options ({safe = true, config = ...}) rather than config
+-- values: a table with no other keys, whose `safe` is a boolean.
+local function is_options(t)
+  if type(t) ~= "table" or type(rawget(t, "safe")) ~= "boolean" then return false end
+  for key in next, t do
+    if not OPTION_KEYS[key] then return false end
+  end
+  return true
+end
+
 --- Loads the plugin at `path` (a plugin folder, a `.lua`/`.fnl` file, or the name of a plugin
 --- on CRUCIBLE_PLUGIN_PATH), after the plugins it depends on, and starts its services. A
 --- loaded plugin is reloaded. `config` is a config.toml path (its `[plugins.<name>]` section
---- is what `setup(cfg)` gets) or a table that becomes the plugin's section. Returns the
---- plugin's description, or nil and the error (the plugin is then listed in state "error").
+--- is what `setup(cfg)` gets) or a table that becomes the plugin's section. `opts.safe` loads
+--- it in safe mode: in an environment of its own, with only the capabilities its manifest and
+--- spec table declare. The options may come second too: `load(path, {safe = true})` (a table
+--- holding only `safe` and `config`). Returns the plugin's description, or nil and the error
+--- (the plugin is then listed in state "error").
 ---@async
 ---@param path string a folder, a file, or a plugin name
 ---@param config? string|table a config.toml path, or the plugin's config values
----@return table|nil plugin {name, version, state, path, tools, commands, services, last_error, ...}
+---@param opts? {safe?: boolean, config?: string|table}
+---@return table|nil plugin {name, version, state, safe, path, tools, commands, services, last_error, ...}
 ---@return string|nil error
-function plugins.load(path, config)
+function plugins.load(path, config, opts)
   local target = name_arg(path, 1, "load")
+  if opts == nil and is_options(config) then config, opts = nil, config end
+  if opts ~= nil and type(opts) ~= "table" then bad_argument(3, "load", "table", type(opts)) end
+  opts = opts or {}
+  if config == nil then config = opts.config end
   local config_path, config_json
   if type(config) == "table" then
     local ok, text = pcall(cru.json.encode, config)
@@ -48,7 +68,7 @@ function plugins.load(path, config)
     config_path = as_string(config)
     if config_path == nil then bad_argument(2, "load", "string or table", type(config)) end
   end
-  return await(native.load(target, config_path, config_json))
+  return await(native.load(target, config_path, config_json, opts.safe == true))
 end
 
 --- Stops the plugin's services, forgets everything it registered, and loads it again from its
@@ -76,7 +96,7 @@ end
 
 --- The plugins of this Lua state: {name, version, description, state ("active", "error",
 --- "disabled"), path, kind, tools, commands, services, capabilities, dependencies,
---- last_error, warnings}, in the order they were loaded.
+--- last_error, warnings, safe (loaded in safe mode)}, in the order they were loaded.
 ---@return table[] plugins
 function plugins.list()
   return native.list()
