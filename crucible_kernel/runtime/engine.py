@@ -180,6 +180,7 @@ class Runtime:
                     b"check_interrupt": self._check_interrupt,
                     b"settle": self._settle,
                     b"call": self._call_sync,
+                    b"can_wait": self._can_wait,
                     b"token": _Token,
                 }
             )
@@ -506,6 +507,11 @@ class Runtime:
             except Exception as exc:
                 return (ERR, describe(exc).encode("utf-8", "replace"))
         return None
+
+    def _can_wait(self) -> bool:
+        # engine.can_wait: the task computing now is not being unwound by a cancellation
+        current = self._current
+        return current is None or not current.unwinding
 
     def _call_sync(self, fn: Any, *args: Any) -> Any:
         # engine.run_sync: Lua functions fetched on the main thread run there, where nothing can

@@ -87,6 +87,9 @@ class LuaTask:
         self.inline_parent: LuaTask | None = None
         """The task whose driver drives this one inline (cru.timer.timeout's function): an
         interrupt of the foreground task reaches it too."""
+        self.unwinding = False
+        """A cancellation is unwinding the coroutine: every wait it asks for ends at once with
+        the stop (so cleanup that must happen, closing a connection, happens in the background)."""
         self._stop_reason: str | None = None
         self._done: asyncio.Future[None] | None = None
 
@@ -198,6 +201,7 @@ class LuaTask:
                             send = rt._resume_args(await request)
                     except asyncio.CancelledError:
                         stopping = (self._stop_reason or "cancelled").encode()
+                        self.unwinding = True
                         send = (STOP, stopping)
                     except Stopped as stop:  # the awaited native passes a stop on
                         send = (STOP, stop.kind.encode(), stop.code)

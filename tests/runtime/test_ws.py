@@ -434,6 +434,24 @@ async def test_send_and_close_work_from_a_caller_that_cannot_wait(lua, ws_server
 # Interrupts and cancellation
 
 
+async def test_a_close_handler_of_a_cancelled_task_closes_the_connection(lua, ws_server):
+    # A service cancelled by a reload unwinds: its waits end at once, so the close handshake
+    # finishes in the background instead of being dropped.
+    code = f"""
+        local task = cru.spawn(function()
+          local ws = cru.ws.connect({lua_string(ws_server.url("/record"))})
+          local closer <close> = setmetatable({{}}, {{__close = function() ws:close() end}})
+          ws:receive()
+        end)
+        cru.timer.sleep(0.1)
+        task:cancel()
+        cru.timer.sleep(0)
+        return task:status()
+    """
+    assert await lua.eval(code) == "cancelled"
+    assert await ws_server.wait_closes(1) == [(1000, "closed by client")]
+
+
 async def test_a_receive_cut_short_by_timer_timeout_leaves_the_connection_usable(lua, ws_server):
     code = f"""
         local ws = cru.ws.connect({lua_string(ws_server.url("/echo"))})

@@ -42,6 +42,7 @@ local tonumber, pairs, ipairs = tonumber, pairs, ipairs
 local package = package
 
 local check_interrupt, settle, new_token = native.check_interrupt, native.settle, native.token
+local task_can_wait = native.can_wait
 local call_back = native.call
 
 local engine = {}
@@ -520,6 +521,14 @@ end
 function engine.await(request)
   if not co_isyieldable() then return resumed(settled(request, settle(request))) end
   return resumed(co_yield(REQ, request))
+end
+
+--- Whether the running code may wait: it runs in a task's coroutine, and that task is not being
+--- unwound by a cancellation (whose waits all end at once with the stop). Cleanup that must
+--- happen either way, such as closing a connection from a `<close>` handler, does its work in
+--- the background when this is false.
+function engine.can_wait()
+  return co_isyieldable() and task_can_wait()
 end
 
 --- Runs `fn(...)` synchronously, the way the reference's test runner runs suites: Python calls

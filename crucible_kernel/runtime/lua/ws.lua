@@ -20,7 +20,7 @@ local native_receive, native_close, native_subprotocol = native.receive, native.
 local native_close_soon, in_background = native.close_soon, native.in_background
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
 local setmetatable, unpack = setmetatable, table.unpack
-local isyieldable = coroutine.isyieldable
+local isyieldable, can_wait = coroutine.isyieldable, engine.can_wait
 local mtype, tointeger = math.type, math.tointeger
 local utf8len = utf8.len
 
@@ -195,10 +195,10 @@ function WebSocket:close(code, reason)
     end
     reason = r
   end
-  if isyieldable() then
+  if can_wait() then
     await(native_close(c, code, reason))
-  else -- a synchronous caller (the test runner): the handshake finishes in the background
-    native_close_soon(c, code, reason)
+  else -- a synchronous caller (the test runner), or a <close> handler of a cancelled task:
+    native_close_soon(c, code, reason) -- the handshake finishes in the background
   end
 end
 
