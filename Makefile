@@ -47,7 +47,7 @@ chromium:
 		else echo "no Chromium here (installing it needs root and apt-get): the browser tests will be skipped"; fi
 
 test: $(STAMP) $(BROWSER_STAMP) chromium
-	$(BIN)/ruff check crucible_kernel tests bench
+	$(BIN)/ruff check crucible_kernel tests bench notebooks/servers
 	MALLOC_PERTURB_=165 $(BIN)/python -m pytest  # freed memory is filled: a use-after-free crashes a test
 
 lab: $(SPEC)
@@ -55,8 +55,8 @@ lab: $(SPEC)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
-	$(BIN)/ruff check crucible_kernel tests bench
-	$(BIN)/ruff format --check crucible_kernel tests bench
+	$(BIN)/ruff check crucible_kernel tests bench notebooks/servers
+	$(BIN)/ruff format --check crucible_kernel tests bench notebooks/servers
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
