@@ -11,6 +11,27 @@ from crucible_kernel.notebooks import execute_notebook, format_outputs
 from .conftest import KERNEL_NAME
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+# What the example plugins' notebooks must show, beyond running without errors: each one stops
+# the server it started (it checks that the process is gone).
+SHOWS = {
+    "poller.ipynb": [
+        "every: must be >= 0.05, got 0",
+        "GET /flaky?fail=2 -> 503",
+        "the API has stopped:\ttrue",
+    ],
+    "chatbot.ipynb": [
+        "Hello! I answer through cru.sessions.",
+        "1 answer: Echo: are you still there?",
+        "echo-bot left",
+        "the gateway has stopped:\ttrue",
+    ],
+    "textkit.ipynb": [
+        "Good evening, Ada.",
+        "cru.shell.exec needs the 'shell' capability, which this plugin does not declare",
+        "It runs in safe mode, granted what it declares: filesystem, shell.",
+        "Command 'rm' is not allowed by shell policy",
+    ],
+}
 
 
 def test_there_are_notebooks_to_run():
@@ -24,7 +45,10 @@ def test_the_notebook_runs_without_errors(path):
     assert all(c.execution_count for c in code_cells)
     errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
     assert errors == []
-    assert format_outputs(nb).strip()
+    text = format_outputs(nb)
+    assert text.strip()
+    for expected in SHOWS.get(path.name, []):
+        assert expected in text, f"{path.name} does not show {expected!r}"
 
 
 def test_the_demo_shows_its_results():

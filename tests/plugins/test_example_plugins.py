@@ -1,8 +1,7 @@
 """The example plugins in plugins/: each one's Lua suite must pass under `crucible-kernel test`.
 
 Every plugin folder (a folder with init.lua or init.fnl) needs a suite; one that has none on
-purpose goes in NO_SUITE with the reason. Until plugins/ holds plugins the parametrized tests
-have nothing to run (pytest reports them as skipped, an empty parameter set).
+purpose goes in NO_SUITE with the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +29,10 @@ def suite_failure(folder: Path) -> str | None:
     if result.returncode == 0:
         return None
     return f"crucible-kernel test {folder} exited {result.returncode}\n{result.stderr}{result.stdout}"
+
+
+def test_plugins_holds_the_example_plugins():
+    assert [p.name for p in plugin_folders(PLUGINS)] == ["chatbot", "poller", "textkit"]
 
 
 @pytest.mark.parametrize("plugin", plugin_folders(PLUGINS), ids=lambda p: p.name)

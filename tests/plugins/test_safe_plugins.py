@@ -14,6 +14,8 @@ from crucible_kernel.runtime import Runtime, SafeMode
 from tests.runtime.conftest import Lua, RecordingHost
 from tests.servers import http_server, ws_server  # noqa: F401
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "plugins"
+
 # A tool that runs one Lua snippet inside the plugin and reports how it went.
 PROBE = """
 local M = {name = "probe", version = "0.1.0"%(spec_caps)s}
@@ -254,3 +256,24 @@ async def test_a_refusal_inside_a_service_names_the_plugin(lua, tmp_path, host):
     await lua.eval("cru.timer.sleep(0.1)")
     service = next(s for s in plugins.services.of(lua.runtime).records.values() if s.name == "writer")
     assert service.state == "failed" and refusal("os.remove", "filesystem") in service.last_error
+
+
+async def test_the_example_plugins_declare_what_they_use(lua, http_server, ws_server):  # noqa: F811
+    url = http_server.url("/echo")
+    info = await lua.eval(
+        f"local p = assert(cru.plugins.load({str(EXAMPLES / 'poller')!r}, {{url = {url!r}}}, {{safe = true}}))"
+        " local r = cru.plugins.command('poll') return p.safe, r.ok, r.body.method"
+    )
+    assert info == (True, True, "GET")
+    await lua.eval(
+        f"assert(cru.plugins.load({str(EXAMPLES / 'chatbot')!r}, {{url = {ws_server.url('/record')!r}}}, {{safe = true}}))"
+    )
+    for _ in range(100):
+        if ws_server.received:
+            break
+        await lua.eval("cru.timer.sleep(0.02)")
+    assert ws_server.received == ['{"name":"crucible-bot","op":"identify"}']
+    states = await lua.eval(
+        "local s = {} for _, r in ipairs(cru.services.list()) do s[#s + 1] = r.id .. '=' .. r.state end return table.concat(s, ' ')"
+    )
+    assert "chatbot/gateway=running" in states
