@@ -12,6 +12,7 @@ import pytest
 from crucible_kernel import plugins
 from crucible_kernel.runtime import Runtime, SafeMode
 from tests.runtime.conftest import Lua, RecordingHost
+from tests.runtime.test_capabilities import ROUTE_IDS, ROUTES
 from tests.servers import http_server, ws_server  # noqa: F401
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "plugins"
@@ -62,37 +63,12 @@ def refusal(function: str, capability: str) -> str:
     )
 
 
-ROUTES = [
-    ("os.execute('true')", "os.execute", "shell"),
-    ("io.popen('true')", "io.popen", "shell"),
-    ("shell.exec('true')", "cru.shell.exec", "shell"),
-    ("cru.shell.spawn('true')", "cru.shell.spawn", "shell"),
-    ("io.open(PATH, 'w')", "io.open", "filesystem"),
-    ("io.output(PATH)", "io.output", "filesystem"),
-    ("io.tmpfile()", "io.tmpfile", "filesystem"),
-    ("os.remove(PATH)", "os.remove", "filesystem"),
-    ("os.rename(PATH, PATH .. '2')", "os.rename", "filesystem"),
-    ("os.tmpname()", "os.tmpname", "filesystem"),
-    ("fs.write(PATH, 'y')", "cru.fs.write", "filesystem"),
-    ("crucible.fs.append(PATH, 'y')", "cru.fs.append", "filesystem"),
-    ("cru.fs.mkdir(PATH .. '.d')", "cru.fs.mkdir", "filesystem"),
-    ("cru.fs.remove(PATH)", "cru.fs.remove", "filesystem"),
-    ("cru.fs.copy(PATH, PATH .. '2')", "cru.fs.copy", "filesystem"),
-    ("cru.fs.rename(PATH, PATH .. '2')", "cru.fs.rename", "filesystem"),
-    ("cru.http.get(HTTP)", "cru.http.get", "network"),
-    ("http.post(HTTP)", "cru.http.post", "network"),
-    ("crucible.http.request({url = HTTP})", "cru.http.request", "network"),
-    ("cru.ws.connect(WS):close()", "cru.ws.connect", "websocket"),
-]
-IDS = [f"{r[1]}-{r[0][:10]}" for r in ROUTES]
-
-
 def snippet(call: str, path: Path, http_url: str, ws_url: str) -> str:
     return f"local PATH, HTTP, WS = {str(path)!r}, {http_url!r}, {ws_url!r}\nlocal x = {call}\nreturn 'done'"
 
 
-@pytest.mark.parametrize(("call", "function", "capability"), ROUTES, ids=IDS)
-async def test_each_route_is_refused_when_the_plugin_does_not_declare_it(
+@pytest.mark.parametrize(("call", "function", "capability"), ROUTES, ids=ROUTE_IDS)
+async def test_each_route_is_refused_unless_the_plugin_declares_it(
     lua,
     tmp_path,
     http_server,  # noqa: F811
@@ -103,28 +79,12 @@ async def test_each_route_is_refused_when_the_plugin_does_not_declare_it(
 ):
     target = tmp_path / "f.txt"
     target.write_text("x")
-    declared = [c for c in ("filesystem", "shell", "network", "websocket") if c != capability]
-    assert await load_safe(lua, make_probe(tmp_path / "plugins", declared)) == (True, None)
-    ok, message = await attempt(lua, snippet(call, target, http_server.url("/echo"), ws_server.url("/echo")))
-    assert not ok
-    assert message == f"probe-code:2: {refusal(function, capability)}"
-    assert target.read_text() == "x" and not (tmp_path / "f.txt2").exists()
-
-
-@pytest.mark.parametrize(("call", "function", "capability"), ROUTES, ids=IDS)
-async def test_the_same_route_works_when_the_manifest_declares_it(
-    lua,
-    tmp_path,
-    http_server,  # noqa: F811
-    ws_server,  # noqa: F811
-    call,
-    function,
-    capability,
-):
-    target = tmp_path / "f.txt"
-    target.write_text("x")
-    assert await load_safe(lua, make_probe(tmp_path / "plugins", [capability])) == (True, None)
     code = snippet(call, target, http_server.url("/echo"), ws_server.url("/echo"))
+    others = [c for c in ("filesystem", "shell", "network", "websocket") if c != capability]
+    assert await load_safe(lua, make_probe(tmp_path / "without", others)) == (True, None)
+    assert await attempt(lua, code) == (False, f"probe-code:2: {refusal(function, capability)}")
+    assert target.read_text() == "x" and not (tmp_path / "f.txt2").exists()
+    assert await load_safe(lua, make_probe(tmp_path / "with", [capability])) == (True, None)
     assert await attempt(lua, code) == (True, "done")
 
 

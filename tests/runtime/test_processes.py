@@ -30,6 +30,26 @@ def wait_until_gone(pid: int, seconds: float = 10) -> bool:
     return False
 
 
+async def gone(pid: int | str) -> bool:
+    """Whether process `pid` ends within ten seconds (waited for off the event loop)."""
+    return await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, int(pid))
+
+
+def interrupt_in(lua, seconds: float = 0.3) -> None:
+    """Interrupt the runtime `seconds` from now, from another thread, as the stop button does."""
+    lua.runtime.bind_loop()
+    threading.Timer(seconds, lua.runtime.interrupt).start()
+
+
+async def written(path: Path) -> str:
+    """What `path` holds once something has written it (four seconds at most)."""
+    for _ in range(200):
+        if path.exists():
+            break
+        await asyncio.sleep(0.02)
+    return path.read_text()
+
+
 # os.execute ---------------------------------------------------------------------------------------
 
 
@@ -60,32 +80,32 @@ async def test_os_execute_waits_without_blocking_other_tasks(lua):
     assert await lua.eval(code) > 3
 
 
-async def test_an_interrupt_sends_sigint_to_the_command_and_stops_the_task(lua, tmp_path):
+# Every way of running a command: os.execute, and cru.shell's exec and spawn (test_shell.py).
+RUNNERS = {
+    "os.execute": "os.execute({script!r})",
+    "shell.exec": "shell.exec('sh', {{'-c', {script!r}}})",
+    "shell.spawn": "shell.spawn('sh', {{'-c', {script!r}}})",
+}
+
+
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
+async def test_an_interrupt_sends_sigint_to_the_command_and_stops_the_task(lua, tmp_path, runner):
     marker = tmp_path / "got-int"
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
-    task = await lua.run(f"""
-        os.execute("trap 'echo int > {marker}; exit 130' INT; sleep 30 & wait")
-        reached = true
-    """)
+    interrupt_in(lua)
+    command = runner.format(script=f"trap 'echo int > {marker}; exit 130' INT; echo started; sleep 30 & wait")
+    task = await lua.run(f"{command}\nreached = true")
     assert task.stop == "interrupted"
     assert await lua.eval("return reached") is None
-    for _ in range(200):
-        if marker.exists():
-            break
-        await asyncio.sleep(0.02)
-    assert marker.read_text() == "int\n"
+    assert await written(marker) == "int\n"
 
 
 async def test_a_command_that_ignores_sigint_is_killed_after_the_grace_period(lua, tmp_path):
     pidfile = tmp_path / "pid"
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
+    interrupt_in(lua)
     task = await lua.run(f"os.execute(\"trap '' INT; echo $$ > {pidfile}; while true; do sleep 0.05; done\")")
     assert task.stop == "interrupted"
     pid = int(pidfile.read_text())
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, pid)
-    assert gone
+    assert await gone(pid)
 
 
 async def test_os_execute_blocks_from_code_that_cannot_yield(lua, host):
@@ -98,10 +118,11 @@ async def test_os_execute_blocks_from_code_that_cannot_yield(lua, host):
     assert await lua.eval(code) == ("1,2,3", "inside")
 
 
-async def test_an_interrupt_stops_a_blocking_wait_too(lua):
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
-    task = await lua.run("table.sort({1, 2}, function(a, b) os.execute('sleep 30') return a < b end)")
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
+async def test_an_interrupt_stops_a_blocking_wait_too(lua, runner):
+    interrupt_in(lua)
+    command = runner.format(script="sleep 30")
+    task = await lua.run(f"table.sort({{1, 2}}, function(a, b) {command} return a < b end)")
     assert task.state is TaskState.CANCELLED and task.stop == "interrupted"
 
 
@@ -173,21 +194,18 @@ async def test_using_a_closed_popen_file_is_an_error(lua):
 
 
 async def test_an_interrupt_while_reading_a_command_stops_it(lua):
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
+    interrupt_in(lua)
     task = await lua.run("f = io.popen('echo $$; exec sleep 30') pid = f:read('n') f:read('a')")
     assert task.stop == "interrupted"
     pid = await lua.eval("return pid")
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, pid)
-    assert gone
+    assert await gone(pid)
 
 
 async def test_closing_the_runtime_kills_commands_still_running(lua):
     await lua.run("f = io.popen('echo $$; exec sleep 30') pid = f:read('n')")
     pid = await lua.eval("return pid")
     await lua.runtime.aclose()
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, pid)
-    assert gone
+    assert await gone(pid)
 
 
 # The Python API (what cru.shell builds on) --------------------------------------------------------

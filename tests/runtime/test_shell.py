@@ -4,14 +4,9 @@ an interrupt or a cancellation ends by stopping the command."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import pytest
 
-from crucible_kernel.runtime import TaskState
-
-from .test_processes import lua_string, wait_until_gone
+from .test_processes import gone, interrupt_in, lua_string
 
 
 async def test_exec_returns_the_exit_status_and_both_outputs(lua):
@@ -121,8 +116,7 @@ async def test_an_error_in_on_line_stops_the_command_and_is_raised(lua, tmp_path
         }})
     """)
     assert "bad line: first" in error.message
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, int(pidfile.read_text()))
-    assert gone
+    assert await gone(pidfile.read_text())
 
 
 async def test_exec_waits_without_blocking_other_tasks(lua):
@@ -136,36 +130,20 @@ async def test_exec_waits_without_blocking_other_tasks(lua):
     assert await lua.eval(code) > 3
 
 
-@pytest.mark.parametrize("fn", ["exec", "spawn"])
-async def test_an_interrupt_sends_sigint_to_the_command_and_stops_the_cell(lua, tmp_path, fn):
-    marker = tmp_path / "got-int"
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
-    task = await lua.run(f"""
-        shell.{fn}("sh", {{"-c", "trap 'echo int > {marker}; exit 130' INT; echo started; sleep 30 & wait"}})
-        reached = true
-    """)
-    assert task.stop == "interrupted"
-    assert await lua.eval("return reached") is None
-    for _ in range(200):
-        if marker.exists():
-            break
-        await asyncio.sleep(0.02)
-    assert marker.read_text() == "int\n"
+# An interrupt reaching the command of exec and spawn, waiting or blocking: test_processes.py,
+# with os.execute's.
 
 
 async def test_an_interrupt_while_on_line_computes_stops_the_command(lua, tmp_path):
     pidfile = tmp_path / "pid"
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
+    interrupt_in(lua)
     task = await lua.run(f"""
         shell.spawn("sh", {{"-c", "echo $$ > {pidfile}; echo go; exec sleep 30"}}, {{
           on_line = function() while true do end end,
         }})
     """)
     assert task.stop == "interrupted"
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, int(pidfile.read_text()))
-    assert gone
+    assert await gone(pidfile.read_text())
 
 
 async def test_cancelling_a_task_stops_its_command(lua, tmp_path):
@@ -178,8 +156,7 @@ async def test_cancelling_a_task_stops_its_command(lua, tmp_path):
         return t:status()
     """
     assert await lua.eval(code) == "cancelled"
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, int(pidfile.read_text()))
-    assert gone
+    assert await gone(pidfile.read_text())
 
 
 async def test_a_timeout_around_a_command_stops_it(lua, tmp_path):
@@ -190,8 +167,7 @@ async def test_a_timeout_around_a_command_stops_it(lua, tmp_path):
         end)
     """
     assert await lua.eval(code) == (False, "timeout")
-    gone = await asyncio.get_running_loop().run_in_executor(None, wait_until_gone, int(pidfile.read_text()))
-    assert gone
+    assert await gone(pidfile.read_text())
 
 
 async def test_exec_and_spawn_block_from_code_that_cannot_yield(lua):
@@ -207,13 +183,6 @@ async def test_exec_and_spawn_block_from_code_that_cannot_yield(lua):
         return table.concat(t, ","), table.concat(lines, ",")
     """
     assert await lua.eval(code) == ("1,2,3", "x,y")
-
-
-async def test_an_interrupt_stops_a_blocking_wait_too(lua):
-    lua.runtime.bind_loop()
-    threading.Timer(0.3, lua.runtime.interrupt).start()
-    task = await lua.run("table.sort({1, 2}, function(a, b) shell.exec('sleep', {'30'}) return a < b end)")
-    assert task.state is TaskState.CANCELLED and task.stop == "interrupted"
 
 
 async def test_which_finds_programs_on_path(lua):

@@ -50,20 +50,21 @@ describe("poller.client", function()
       assert.equal(1, attempts)
     end)
 
-    it("retries a server error, then raises it", function()
-      respond(503)
-      local ok, err = pcall(client.fetch, URL, {retries = 2, base_delay = 0})
+    -- Fetches from a server that always answers `status`; returns how many requests it got.
+    local function requests_until_failure(status, retries)
+      respond(status)
+      local ok, err = pcall(client.fetch, URL, {retries = retries, base_delay = 0})
       assert.falsy(ok)
-      assert.equal(503, err.status)
-      assert.equal(3, #test_mocks.get_calls("http", "get"))
+      assert.equal(status, err.status)
+      return #test_mocks.get_calls("http", "get")
+    end
+
+    it("retries a server error, then raises it", function()
+      assert.equal(3, requests_until_failure(503, 2))
     end)
 
     it("gives up at once on a client error", function()
-      respond(404)
-      local ok, err = pcall(client.fetch, URL, {retries = 5, base_delay = 0})
-      assert.falsy(ok)
-      assert.equal(404, err.status)
-      assert.equal(1, #test_mocks.get_calls("http", "get"))
+      assert.equal(1, requests_until_failure(404, 5))
     end)
 
     it("succeeds once the server recovers, reporting each failure", function()
