@@ -529,6 +529,11 @@ class Child:
             self._kill_timer = None
 
 
+async def _feed(child: Child, data: bytes) -> None:
+    await child.write(data)
+    await child.close_stdin()
+
+
 def _when(condition: bool) -> bool | None:
     """A condition as _until's ready() gives it: True when met, None to keep waiting."""
     return True if condition else None
@@ -602,14 +607,20 @@ class Processes:
     ) -> Completed:
         """Run `argv` to its end with `input` on its stdin; its output captured."""
         child = self.start(argv, cwd=cwd, env=env, stdin=PIPE if input else DEVNULL)
+        feeding: asyncio.Future[None] | None = None
         try:
-            if input:
-                await child.write(input)
-                await child.close_stdin()
+            if input and self.runtime.blocking:  # a blocking wait reads every pipe meanwhile
+                await _feed(child, input)
+            elif input:  # the child may fill its output pipe before it has read all its input
+                feeding = asyncio.ensure_future(_feed(child, input))
             out = await child.read("a", STDOUT)
             err = await child.read("a", STDERR)
+            if feeding is not None:
+                await feeding
             status = await child.wait()
         except BaseException:
+            if feeding is not None:
+                feeding.cancel()
             child.interrupt()
             raise
         return Completed(status, out or b"", err or b"")

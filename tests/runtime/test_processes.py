@@ -224,6 +224,13 @@ async def test_run_feeds_input_and_captures_both_outputs(lua):
     )
 
 
+async def test_run_reads_while_it_feeds_a_large_input(lua):
+    # cat fills its output pipe long before it has read 3 MiB: reading must go on meanwhile
+    data = os.urandom(3 << 20)
+    done = await asyncio.wait_for(lua.runtime.processes.run(["cat"], input=data), 30)
+    assert done.stdout == data and done.status.success
+
+
 async def test_next_line_interleaves_both_streams_as_they_come(lua):
     child = lua.runtime.processes.start(
         ["/bin/sh", "-c", "echo one; sleep 0.1; echo two >&2; sleep 0.1; printf three"],

@@ -38,6 +38,17 @@ async def test_exec_takes_cwd_env_and_stdin(lua, tmp_path, monkeypatch):
     assert await lua.eval(code) == f"{tmp_path}\nhello 3 kept\nfrom stdin\n"
 
 
+async def test_a_large_stdin_comes_back_through_cat_waiting_or_blocking(lua):
+    code = """
+        local data = string.rep("0123456789abcdef", 3 * 65536)  -- 3 MiB, more than a pipe holds
+        local waited = shell.exec("cat", {}, {stdin = data}).stdout == data
+        local blocked
+        table.sort({1, 2}, function(a, b) blocked = shell.exec("cat", {}, {stdin = data}).stdout == data return a < b end)
+        return waited, blocked
+    """
+    assert await lua.eval(code) == (True, True)
+
+
 async def test_wrongly_typed_option_fields_are_ignored_as_in_the_reference(lua):
     code = "return shell.exec('sh', {'-c', 'echo ok; cat'}, {cwd = true, env = 'x', stdin = {}}).stdout"
     assert await lua.eval(code) == "ok\n"
