@@ -223,6 +223,8 @@ class Child:
             for s in self._streams:
                 if s.mode == PIPE:
                     self._split_lines(s)
+                    if len(s.buffer) >= BUFFER_LIMIT:
+                        self._grow(s)  # a line longer than the limit: read on to its end
             if self._lines:
                 return self._lines.pop(0)
             if all(s.eof for s in self._streams if s.mode == PIPE):

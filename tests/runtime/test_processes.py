@@ -244,6 +244,13 @@ async def test_next_line_interleaves_both_streams_as_they_come(lua):
     assert (await child.wait()).success
 
 
+async def test_next_line_reads_a_line_longer_than_the_read_buffer(lua):
+    child = lua.runtime.processes.start(["head", "-c", "3000000", "/dev/zero"])
+    line = await asyncio.wait_for(child.next_line(), 30)
+    assert line == (STDOUT, bytes(3000000))
+    assert await child.next_line() is None
+
+
 async def test_start_raises_when_the_program_cannot_start_and_which_finds_programs(lua, host):
     with pytest.raises(FileNotFoundError):
         lua.runtime.processes.start(["/nonexistent/program"])
