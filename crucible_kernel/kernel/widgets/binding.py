@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ...runtime import TaskState
@@ -37,10 +36,7 @@ class WidgetBinding:
         self.kernel = kernel
         self.rt = rt
         self.objects: dict[int, Live] = {}
-        source = resources.files(__package__).joinpath("lua", "widgets.lua").read_bytes()
-        chunk = rt.lua.compile(source, b"=crucible/widgets.lua")
-        natives = {k.encode(): v for k, v in self._natives().items()}
-        loaded = chunk(rt.engine, rt.lua.table_from(natives))
+        loaded = rt.own_chunk(__package__, "widgets")(rt.engine, rt.natives(self._natives()))
         rt.register("widgets", loaded[b"module"])
         self._kept = loaded[b"kept"]
         sessions = rt.cru[b"sessions"]
