@@ -223,3 +223,18 @@ def test_the_services_panel_follows_a_service_and_a_plugin_card_reloads(open_not
     nb.wait_for(lambda: "reloaded cardy" in card.inner_text(), what="the card's notice")
     assert "wave" in card.locator(".cp-tools").inner_text()
     nb.screenshot("plugin-card-reloaded")
+
+    # Both live in the kernel: a reloaded page shows them as they are, and their buttons work.
+    nb.save()
+    nb.reload()
+    panel.wait_for()
+    nb.wait_for(
+        lambda: row.get_attribute("data-state") == "stopped", what="the stopped service after the reload"
+    )
+    beat = panel.locator('.cp-row[data-service="cardy/beat"]')
+    assert beat.get_attribute("data-state") == "running"
+    assert card.get_attribute("data-version") == "1.1.0"
+    row.locator(".cp-restart").click()
+    nb.wait_for(lambda: row.get_attribute("data-state") == "running", what="the service started again")
+    nb.wait_for(lambda: "restarted flaky" in panel.locator(".cp-notice").inner_text(), what="the notice")
+    nb.screenshot("after-page-reload")
