@@ -37,6 +37,7 @@ def install(rt: Runtime) -> PluginManager:
     api = rt.own_chunk(__package__, "plugins_api")(rt.engine, rt.natives(natives))
     rt.register("plugins", api[b"plugins"])
     rt.register("services", api[b"services"])
+    rt.extensions["plugins.metatable"] = api[b"plugin_metatable"]  # a kernel's cards display through it
     return manager
 
 

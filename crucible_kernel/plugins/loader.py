@@ -24,12 +24,16 @@ States: "active" (loaded), "error", "disabled" (`enabled: false` in the manifest
 
 Tools and commands are called with the daemon's JSON round trip (arguments and result through
 `cru.json`: JSON null becomes the null sentinel, arrays are marked), tools under its 30 s timeout.
+
+`listeners` are called with each plugin that has loaded, failed or been unloaded (the notebook's
+plugin cards follow them; its services report through the supervisor).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -144,6 +148,8 @@ class PluginManager:
         self.tool_timeout = TOOL_TIMEOUT
         self.watches: dict[str, Any] = {}
         """The file watches by plugin name (see watch.py)."""
+        self.listeners: list[Any] = []
+        """Called with a Plugin whenever it has loaded, failed or been unloaded (live views)."""
         self._lock = asyncio.Lock()
         confined = rt.own_chunk(__package__, "confined")(rt.engine)  # before any user code runs
         self.lua = rt.own_chunk(__package__, "loader")(rt.engine, rt.lua.table_from({b"confined": confined}))
@@ -213,6 +219,7 @@ class PluginManager:
                 if existing is not None:
                     await self._deactivate(existing)
                 plugin = await self._execute(item, owner, config if is_target else None, safe)
+                self._tell(plugin)
                 if plugin.state != "active":
                     if not is_target:
                         message = f"Dependency not satisfied: {candidate.name} requires {item.name}"
@@ -373,6 +380,7 @@ class PluginManager:
         plugin.candidate, plugin.state, plugin.last_error = candidate, "error", message
         plugin.loaded_by, plugin.config, plugin.safe = owner, config, safe
         self.plugins[candidate.name] = plugin
+        self._tell(plugin)
 
     def _failure_text(self, plugin: Plugin) -> str:
         if plugin.state == "disabled":
@@ -538,6 +546,13 @@ class PluginManager:
                 "dispatched; register them with crucible.on(...) in init.lua instead",
             )
 
+    def _tell(self, plugin: Plugin) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(plugin)
+            except Exception:  # a broken view must not break loading
+                logging.getLogger(__name__).exception("a plugin listener failed on %s", plugin.name)
+
     def _warn(self, plugin: Plugin, message: str) -> None:
         plugin.warnings.append(message)
         self.rt.host.log("warn", message)
@@ -555,6 +570,7 @@ class PluginManager:
         if self.plugins.get(plugin.name) is plugin:
             del self.plugins[plugin.name]
         plugin.state = "unloaded"
+        self._tell(plugin)
 
     async def _deactivate(self, plugin: Plugin) -> None:
         await self._make_inert(plugin)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..runtime import output
 from ..runtime.convert import text
+from ..runtime.errors import clean_traceback
 from ..runtime.owners import context_for, current_owner, registrations
 from ..runtime.tasks import LuaTask, TaskState
 
@@ -224,7 +225,9 @@ class Supervisor:
     def attempt_failed(self, token: int, message: bytes, traceback: bytes | None) -> None:
         record = self._tokens[token]
         record.last_error = text(message)
-        record.last_traceback = text(traceback) if traceback is not None else record.last_error
+        record.last_traceback = (
+            clean_traceback(text(traceback)) if traceback is not None else record.last_error
+        )
         self._set_state(record, "starting", force=True)  # waiting to be restarted, or giving up
 
     def finished(self, token: int, ok: bool, message: bytes | None) -> None:

@@ -24,6 +24,7 @@ __all__ = [
 
 # Chunks of the runtime itself are named "=crucible/<file>"; Lua shows them as "crucible/<file>".
 INTERNAL_SOURCE = "crucible/"
+_RAW_UPVALUE = "[C]: in upvalue 'raw_"  # the prelude's copies of pcall, xpcall, error
 
 
 class RuntimeFailure(Exception):
@@ -75,7 +76,9 @@ def clean_traceback(text: str) -> str:
     """Drop the runtime's own frames and noise from a `debug.traceback` text.
 
     What stays names the user's chunks (`cell[3]:2:`, `plugin.lua:10:`) and the C functions they
-    called, so a traceback reads as if the code had run in a plain Lua interpreter.
+    called, so a traceback reads as if the code had run in a plain Lua interpreter: the prelude
+    wraps pcall and xpcall, and the originals it calls show as `[C]: in upvalue 'raw_pcall'`,
+    which becomes `[C]: in function 'pcall'` (the wrapper's own frame goes).
     """
     out = []
     for line in text.split("\n"):
@@ -84,6 +87,8 @@ def clean_traceback(text: str) -> str:
             frame.startswith(INTERNAL_SOURCE) or frame == "(...tail calls...)" or frame == "[C]: in ?"
         ):
             continue
+        if line.startswith("\t") and frame.startswith(_RAW_UPVALUE):
+            line = "\t[C]: in function '" + frame[len(_RAW_UPVALUE) :]
         out.append(line)
     while out and out[-1] == "stack traceback:":
         out.pop()

@@ -119,3 +119,122 @@ def test_the_stop_button_interrupts_a_busy_loop_and_the_next_cell_runs(open_note
     nb.screenshot("interrupted")
     nb.run(1)
     assert nb.output_text(1).strip() == "next cell ran\ttrue", f"(interrupted after {took:.2f} s)"
+
+
+CARDY_INIT = """
+return {
+  tools = {
+    greet = {desc = "Says hello", fn = function(args) return "hello" end},
+    %s
+  },
+  commands = {ping = {desc = "Answers pong", fn = function() return "pong" end}},
+  services = {beat = {desc = "beats", fn = function() while true do cru.timer.sleep(0.1) end end}},
+}
+"""
+
+
+def write_cardy(folder, version: str, extra_tool: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plugin.yaml").write_text(
+        f"name: cardy\nversion: {version}\ndescription: A plugin with a card\n"
+    )
+    (folder / "init.lua").write_text(CARDY_INIT % extra_tool)
+
+
+def test_the_services_panel_follows_a_service_and_a_plugin_card_reloads(open_notebook, lab):
+    cardy = lab.home / "plugins" / "cardy"
+    write_cardy(cardy, "1.0.0")
+    nb = open_notebook(
+        "panels",
+        [
+            "%services",
+            "attempts = 0\n"
+            'cru.service.define{name = "flaky", desc = "fails twice, then runs",\n'
+            "  restart = {max_retries = 5, base_delay = 1, max_delay = 1},\n"
+            "  start = function()\n"
+            "    attempts = attempts + 1\n"
+            '    print("attempt " .. attempts)\n'
+            "    cru.timer.sleep(1)\n"
+            '    if attempts <= 2 then error("lost the connection (attempt " .. attempts .. ")") end\n'
+            '    while true do cru.timer.sleep(0.2) print("working") end\n'
+            "  end}\n"
+            'cru.services.start("flaky")',
+            f"p = cru.plugins.load({str(cardy)!r})\np",
+        ],
+    )
+    nb.run(0)
+    panel = nb.cell(0).locator(".crucible-services")
+    panel.wait_for()
+    assert "No services yet" in panel.inner_text()
+    nb.run(1)
+    row = panel.locator('.cp-row[data-service="flaky"]')
+    row.wait_for()
+
+    # Watch the row while the service runs, fails, is restarted, fails and runs again.
+    seen: list[tuple[str, str]] = []
+
+    def settled() -> bool:
+        if row.count():
+            now = (row.get_attribute("data-state"), row.get_attribute("data-restarts"))
+            if not seen or seen[-1] != now:
+                seen.append(now)
+            if now == ("starting", "0") and "lost the connection (attempt 1)" in row.inner_text():
+                assert row.locator(".cp-state").inner_text() == "restarting"
+                nb.screenshot("services-failed-once")
+        return seen[-1:] == [("running", "2")] and "working" in row.inner_text()
+
+    nb.wait_for(settled, timeout=30, what="the service running after two restarts")
+    # It ran, failed (restarting, no restart counted yet), ran again, failed, and runs.
+    expected = iter(seen)
+    order = [("running", "0"), ("starting", "0"), ("running", "1"), ("starting", "1"), ("running", "2")]
+    assert all(state in expected for state in order), seen  # in this order, others between
+    assert "lost the connection (attempt 2)" in row.locator(".cp-error summary").inner_text()
+    assert row.locator(".cp-up").inner_text().startswith("up ")
+    # Opened details stay open while the row is redrawn with new output.
+    row.locator(".cp-error summary").click()
+    row.locator(".cp-recent summary").click()
+    output = row.locator("pre.cp-output")
+    lines = output.inner_text().count("working")
+    nb.wait_for(lambda: output.count() and output.inner_text().count("working") > lines, what="more output")
+    assert "stack traceback:" in row.locator("pre.cp-traceback").inner_text()
+    nb.screenshot("services-restarted")
+
+    # The stop button stops it.
+    row.locator(".cp-stop").click()
+    nb.wait_for(lambda: row.get_attribute("data-state") == "stopped", what="the service stopped")
+    nb.wait_for(lambda: "stopped flaky" in panel.locator(".cp-notice").inner_text(), what="the notice")
+    assert row.locator(".cp-stop").is_disabled()
+    nb.screenshot("services-stopped")
+
+    # A plugin's card: a reload picks up the changed files, and the card follows.
+    nb.run(2)
+    card = nb.cell(2).locator(".crucible-plugin")
+    card.wait_for()
+    assert card.get_attribute("data-version") == "1.0.0"
+    nb.wait_for(
+        lambda: card.locator('.cp-service[data-service="beat"]').get_attribute("data-state") == "running",
+        what="the plugin's service running on its card",
+    )
+    assert "greet" in card.locator(".cp-tools").inner_text()
+    assert nb.wait_for(lambda: panel.locator('.cp-row[data-service="cardy/beat"]').count(), what="its row")
+    write_cardy(cardy, "1.1.0", 'wave = {desc = "Waves", fn = function() return "wave" end},')
+    card.locator(".cp-reload").click()
+    nb.wait_for(lambda: card.get_attribute("data-version") == "1.1.0", what="the reloaded version")
+    nb.wait_for(lambda: "reloaded cardy" in card.inner_text(), what="the card's notice")
+    assert "wave" in card.locator(".cp-tools").inner_text()
+    nb.screenshot("plugin-card-reloaded")
+
+    # Both live in the kernel: a reloaded page shows them as they are, and their buttons work.
+    nb.save()
+    nb.reload()
+    panel.wait_for()
+    nb.wait_for(
+        lambda: row.get_attribute("data-state") == "stopped", what="the stopped service after the reload"
+    )
+    beat = panel.locator('.cp-row[data-service="cardy/beat"]')
+    assert beat.get_attribute("data-state") == "running"
+    assert card.get_attribute("data-version") == "1.1.0"
+    row.locator(".cp-restart").click()
+    nb.wait_for(lambda: row.get_attribute("data-state") == "running", what="the service started again")
+    nb.wait_for(lambda: "restarted flaky" in panel.locator(".cp-notice").inner_text(), what="the notice")
+    nb.screenshot("after-page-reload")

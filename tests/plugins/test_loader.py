@@ -14,7 +14,7 @@ async def load(lua, target: str, config_arg: str = "nil"):
     """cru.plugins.load from Lua: (description or None, error or None)."""
     task = await lua.run(f"return cru.plugins.load({target!r}, {config_arg})")
     assert task.error is None, task.error and task.error.traceback
-    return task.results
+    return (*task.results, None)[:2]  # a success is the description alone
 
 
 async def short(lua, path) -> str:
@@ -401,3 +401,35 @@ async def test_a_reload_whose_dependency_went_missing_leaves_nothing_live(lua, s
     _, err = await load(lua, "app")
     assert err.decode() == "Dependency not satisfied: app requires vanished"
     assert await lua.eval('return cru.plugins.tool("twice", {n = 1})') == (None, "Tool not found: twice")
+
+
+async def test_plugin_tables_share_one_metatable_and_a_success_is_the_table_alone(lua, search):
+    # The notebook kernel gives that metatable a __display (the plugin's card); here it is empty.
+    assert await lua.eval(
+        f"""
+        local p = cru.plugins.load({str(search / "weather")!r})
+        local again = select("#", cru.plugins.reload("weather"))
+        local mt = getmetatable(p)
+        return type(mt), next(mt), mt == getmetatable(cru.plugins.list()[1]), again,
+          cru.json.decode(cru.json.encode(p)).name
+        """
+    ) == ("table", None, True, 1, "weather")
+    failed, err = await lua.eval(f"return cru.plugins.load({str(search / 'broken' / 'syntax')!r})")
+    assert failed is None and "unexpected symbol" in err
+
+
+async def test_listeners_hear_of_every_load_failure_and_unload(lua, search, manager):
+    heard: list[tuple[str, str]] = []
+    manager.listeners.append(lambda plugin: heard.append((plugin.name, plugin.state)))
+    manager.listeners.append(lambda plugin: 1 / 0)  # a broken listener changes nothing
+    await lua.run(f"cru.plugins.load({str(search / 'app')!r})")
+    await lua.run("cru.plugins.reload('app')")
+    await lua.run(f"cru.plugins.load({str(search / 'broken' / 'setup-raises')!r})")
+    await lua.run("cru.plugins.unload('app')")
+    assert heard == [
+        ("lib", "active"),
+        ("app", "active"),
+        ("app", "active"),
+        ("setup-raises", "error"),
+        ("app", "unloaded"),
+    ]

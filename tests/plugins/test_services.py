@@ -114,6 +114,9 @@ async def test_a_defined_service_restarts_through_cru_retry_and_reports_each_att
     await record.task.wait()
     assert record.state == "completed" and record.restarts == 2
     assert record.last_error.endswith("refused 2") and "stack traceback:" in record.last_traceback
+    # The traceback reads as plain Lua's would: none of the runtime's own frames.
+    assert "crucible/" not in record.last_traceback and "raw_" not in record.last_traceback
+    assert "\t[C]: in function 'pcall'" in record.last_traceback
     assert [e["text"] for e in record.output if e["stream"] == "stdout"] == [
         "attempt 1\n",
         "attempt 2\n",

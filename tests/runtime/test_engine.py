@@ -522,3 +522,25 @@ async def test_closing_a_runtime_gives_its_memory_back_every_time():
         await lua.runtime.aclose()
         del lua
         assert rss_mib() <= before * 1.1
+
+
+def test_a_cleaned_traceback_shows_pcall_as_plain_lua_does():
+    from crucible_kernel.runtime.errors import clean_traceback
+
+    raw = (
+        "cell[2]:8: lost it\n"
+        "stack traceback:\n"
+        "\t[C]: in function 'error'\n"
+        "\tcell[2]:8: in function <cell[2]:4>\n"
+        "\t[C]: in upvalue 'raw_xpcall'\n"
+        "\tcrucible/prelude.lua:102: in function 'xpcall'\n"
+        "\tcell[2]:12: in main chunk"
+    )
+    assert clean_traceback(raw) == (
+        "cell[2]:8: lost it\n"
+        "stack traceback:\n"
+        "\t[C]: in function 'error'\n"
+        "\tcell[2]:8: in function <cell[2]:4>\n"
+        "\t[C]: in function 'xpcall'\n"
+        "\tcell[2]:12: in main chunk"
+    )

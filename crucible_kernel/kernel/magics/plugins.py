@@ -6,10 +6,13 @@
                                                  the capabilities it declares
     %plugin discover                             the plugins on the search paths
     %plugin list                                 the loaded plugins, their state and last error
+    %plugin show NAME                            the plugin's live card, with a reload button
     %plugin reload NAME | unload NAME
     %plugin watch NAME [--stop]                  reload whenever one of its files changes
     %plugin paths [--kiln DIR] [--workspace DIR] [--session DIR]
-    %services [NAME | stop NAME | restart NAME | start NAME]
+    %services                                    the live services panel, with stop and restart
+    %services NAME                               one service's last traceback and recent output
+    %services stop NAME | restart NAME | start NAME
 
 A plugin loaded by a cell belongs to that cell: running the cell again unloads it first.
 """
@@ -29,8 +32,8 @@ if TYPE_CHECKING:
     from ..kernel import CrucibleKernel
 
 PLUGIN_USAGE = (
-    "usage: %plugin load PATH|NAME [--config FILE.toml] [--safe] | discover | list | reload NAME | "
-    "unload NAME | watch NAME [--stop] | paths [--kiln DIR] [--workspace DIR] [--session DIR]"
+    "usage: %plugin load PATH|NAME [--config FILE.toml] [--safe] | discover | list | show NAME | "
+    "reload NAME | unload NAME | watch NAME [--stop] | paths [--kiln DIR] [--workspace DIR] [--session DIR]"
 )
 SERVICES_USAGE = "usage: %services [NAME | stop NAME | restart NAME | start NAME]"
 
@@ -81,7 +84,7 @@ def _done(verb: str, plugin: Plugin) -> str:
 
 @line_magic(
     "plugin",
-    "%plugin load PATH|NAME [--config F] [--safe] | discover | list | reload | unload | watch | paths",
+    "%plugin load PATH|NAME [--config F] [--safe] | discover | list | show | reload | unload | watch | paths",
 )
 async def _plugin(kernel: CrucibleKernel, args: str) -> Reply:
     from ...plugins import PluginError
@@ -176,6 +179,13 @@ async def _list(kernel: CrucibleKernel, words: list[str]) -> Reply:
     return dict(OK)
 
 
+async def _show(kernel: CrucibleKernel, words: list[str]) -> Reply:
+    if len(words) != 1:
+        raise UsageError("%plugin show takes one NAME")
+    kernel.widgets.show_plugin(words[0])
+    return dict(OK)
+
+
 async def _reload(kernel: CrucibleKernel, words: list[str]) -> Reply:
     if len(words) != 1:
         raise UsageError("%plugin reload takes one NAME")
@@ -234,6 +244,7 @@ _COMMANDS = {
     "load": _load,
     "discover": _discover,
     "list": _list,
+    "show": _show,
     "reload": _reload,
     "unload": _unload,
     "watch": _watch,
@@ -241,7 +252,7 @@ _COMMANDS = {
 }
 
 
-@line_magic("services", "%services [NAME | stop NAME | restart NAME | start NAME]  the supervised services")
+@line_magic("services", "%services [NAME | stop NAME | restart NAME | start NAME]  the live services panel")
 async def _services(kernel: CrucibleKernel, args: str) -> Reply:
     from ...plugins import services
 
@@ -259,19 +270,7 @@ async def _services(kernel: CrucibleKernel, args: str) -> Reply:
         return kernel.report_error("ServiceError", str(exc))
     if words:
         return kernel.report_error("UsageError", SERVICES_USAGE)
-    records = list(supervisor.records.values())
-    if not records:
-        _print(
-            kernel,
-            "No services. A plugin's services start when it loads; cru.services.start runs a cru.service.",
-        )
-        return dict(OK)
-    now = time.time()
-    rows = [("SERVICE", "KIND", "STATE", "RESTARTS", "UP", "LAST ERROR")]
-    for r in records:
-        error = (r.last_error or "").split("\n", 1)[0]
-        rows.append((r.id, r.kind, r.state, str(r.restarts), _age(now - r.started_at), error[:80]))
-    _print(kernel, _table(rows))
+    kernel.widgets.show_services()  # its text form is the table of the services
     return dict(OK)
 
 

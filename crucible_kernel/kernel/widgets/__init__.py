@@ -4,6 +4,8 @@
   the page, with its counts (limiter.py).
 - `cru.sessions.widget(id)` follows a session's conversation (session.py).
 - `cru.widgets.button` and `cru.widgets.slider` run Lua callbacks as tasks (controls.py).
+- `%services` or display(cru.services) shows the services panel, with stop and restart buttons
+  (services.py); a plugin table or `%plugin show NAME` shows the plugin's card (plugin_card.py).
 
 Their models live in the kernel (ipywidgets, anywidget for the gauge), so they keep updating
 after the cell that made them has finished and after a page reload. Updates are coalesced
@@ -14,6 +16,7 @@ everything here but this module and comms.py).
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from ..kernel import CrucibleKernel
     from .binding import WidgetBinding
     from .comms import WidgetComms
+    from .live import Live
 
 __all__ = ["WIDGET_KEY", "KernelWidgets"]
 
@@ -49,6 +53,14 @@ class KernelWidgets:
             self.binding.detach()
         self.binding = WidgetBinding(self.kernel, rt)
 
+    def show_services(self) -> None:
+        """Show the services panel of the current Lua state in the running cell."""
+        self._show(self._binding().services_panel())
+
+    def show_plugin(self, name: str) -> None:
+        """Show the card of plugin `name` in the running cell (raises PluginError if unknown)."""
+        self._show(self._binding().plugin_card(name))
+
     @staticmethod
     def wants_display_id(metadata: dict[str, Any] | None) -> bool:
         """Whether a bundle shows a widget (its output needs a display id: see `shown`)."""
@@ -71,3 +83,14 @@ class KernelWidgets:
         """At a cell's end (in its context), write what changed and refresh the outputs' text."""
         if event == "finished" and task.kind == "cell" and self.binding is not None:
             self.binding.cell_finished()
+
+    # Private methods
+
+    def _binding(self) -> WidgetBinding:
+        self.kernel.runtime  # noqa: B018  (the first Lua state, and its binding, are made on first use)
+        assert self.binding is not None
+        return self.binding
+
+    def _show(self, widget: Live) -> None:
+        # An output with a display id, as a widget shown from Lua gets (its text is kept current).
+        self.kernel.host.display(widget.bundle(), {WIDGET_KEY: str(widget.id)}, uuid.uuid4().hex)

@@ -1,19 +1,21 @@
 """cru.widgets in one Lua state: the natives behind lua/widgets.lua, and the widgets made there.
 
 `WidgetBinding(kernel, rt)` loads lua/widgets.lua into the runtime (cru.widgets,
-cru.sessions.widget, and the __display of limiters) and keeps the widgets made in it by id.
+cru.sessions.widget, the __display of limiters, of cru.services and of plugin tables) and keeps
+the widgets made in it by id: one services panel, one card per plugin, one widget per limiter.
 ipywidgets and anywidget are imported by the first widget, not before.
 
 Callbacks (a button's click, a slider's change) run as Lua tasks of kind "widget", started in
 a copy of the context the widget was made in, so what they print goes to that cell; a failing
-callback's error is written there too.
+callback's error is written there too. The panels' buttons (stop, restart, reload) run the
+actions of lua/widgets.lua the same way, and tell their widget how it went.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from importlib import resources
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...runtime import TaskState
@@ -24,6 +26,8 @@ from .live import Live
 if TYPE_CHECKING:
     from ...runtime import LuaTask, Runtime
     from ..kernel import CrucibleKernel
+    from .plugin_card import PluginCard
+    from .services import ServicesPanel
 
 __all__ = ["WidgetBinding"]
 
@@ -37,12 +41,16 @@ class WidgetBinding:
         self.kernel = kernel
         self.rt = rt
         self.objects: dict[int, Live] = {}
-        source = resources.files(__package__).joinpath("lua", "widgets.lua").read_bytes()
-        chunk = rt.lua.compile(source, b"=crucible/widgets.lua")
-        natives = {k.encode(): v for k, v in self._natives().items()}
-        loaded = chunk(rt.engine, rt.lua.table_from(natives))
+        self.panel: ServicesPanel | None = None
+        self.cards: dict[str, PluginCard] = {}
+        """The plugin cards by the owner of their plugin (the name it was found under)."""
+        natives = rt.natives(self._natives())
+        if rt.extensions.get("plugins.metatable") is not None:
+            natives[b"plugin_metatable"] = rt.extensions["plugins.metatable"]
+        loaded = rt.own_chunk(__package__, "widgets")(rt.engine, natives)
         rt.register("widgets", loaded[b"module"])
         self._kept = loaded[b"kept"]
+        self._actions = loaded[b"actions"]
         sessions = rt.cru[b"sessions"]
         if sessions is not None:
             sessions[b"widget"] = loaded[b"session_widget"]
@@ -66,6 +74,29 @@ class WidgetBinding:
     def add(self, widget: Live) -> int:
         self.objects[widget.id] = widget
         return widget.id
+
+    def services_panel(self) -> ServicesPanel:
+        """The services panel of this Lua state (made on first use)."""
+        if self.panel is None or self.panel.closed:
+            from ...plugins import services
+            from .services import ServicesPanel
+
+            self.panel = ServicesPanel(self, services.of(self.rt))
+            self.add(self.panel)
+        return self.panel
+
+    def plugin_card(self, name: str) -> PluginCard:
+        """The card of the plugin called `name` (raises PluginError if none is)."""
+        from ... import plugins
+        from .plugin_card import PluginCard
+
+        manager = plugins.of(self.rt)
+        plugin = manager.get(name)
+        card = self.cards.get(plugin.owner)
+        if card is None or card.closed:
+            card = self.cards[plugin.owner] = PluginCard(self, manager, plugin)
+            self.add(card)
+        return card
 
     def get(self, widget_id: Any) -> Live | None:
         try:
@@ -94,11 +125,49 @@ class WidgetBinding:
 
     def run_callback(self, widget: Live, *args: Any, name: str) -> None:
         """Run the widget's Lua callback as `fn(*args, widget)` in a task of its own, in the
-        context of the widget's cell (where its output goes).
+        context of the widget's cell (where its output goes); its error is written there."""
 
-        The task starts on the next turn of the loop: a change made from Lua (slider.value = 3)
-        calls this while Lua runs, and the callback is fetched from Lua (see `lua_value`).
-        """
+        def fetch() -> tuple[Any, tuple[Any, ...]] | None:
+            fn = self.lua_value(widget.id, b"fn")
+            return None if fn is None else (fn, (*args, self.lua_value(widget.id, b"widget")))
+
+        self._start(widget, fetch, name, self._report)
+
+    def run_action(
+        self, widget: Live, action: str, *args: Any, name: str, done: Callable[[str | None], None]
+    ) -> None:
+        """Run action `action` of lua/widgets.lua (a panel's stop or restart, a card's reload)
+        with `args`, as a callback of `widget` runs; then `done(None)`, or `done(message)` when
+        it failed or was stopped."""
+
+        def fetch() -> tuple[Any, tuple[Any, ...]] | None:
+            return self._actions[action.encode()], args
+
+        def finished(task: LuaTask) -> None:
+            if task.state is TaskState.DONE:
+                done(None)
+            elif task.state is TaskState.FAILED and task.error is not None:
+                done(task.error.message)
+            else:
+                done(f"was {task.stop or 'cancelled'}")
+
+        self._start(widget, fetch, name, finished)
+
+    # Private methods
+
+    def _start(
+        self,
+        widget: Live,
+        fetch: Callable[[], tuple[Any, tuple[Any, ...]] | None],
+        name: str,
+        finished: Callable[[LuaTask], None],
+    ) -> None:
+        """Start the Lua function `fetch` gives, with its arguments, as a task of kind "widget"
+        on the next turn of the loop, in the context of the widget's cell (where its output
+        goes); `finished(task)` runs when it ends.
+
+        Not at once: a change made from Lua (slider.value = 3) calls this while Lua runs, and
+        the function is fetched from Lua (see `lua_value`)."""
         if widget.closed:
             return
         context = widget.context.copy()
@@ -106,17 +175,15 @@ class WidgetBinding:
         def start() -> None:
             if widget.closed:
                 return
-            fn = self.lua_value(widget.id, b"fn")
-            if fn is None:
+            fetched = fetch()
+            if fetched is None:
                 return
-            lua_widget = self.lua_value(widget.id, b"widget")
-            task = self.rt.start(fn, *args, lua_widget, name=name, kind="widget", context=context)
+            fn, args = fetched
+            task = self.rt.start(fn, *args, name=name, kind="widget", context=context)
             if task.asyncio_task is not None:
-                task.asyncio_task.add_done_callback(lambda _: self._report(task), context=context)
+                task.asyncio_task.add_done_callback(lambda _: finished(task), context=context)
 
         asyncio.get_running_loop().call_soon(start, context=context)
-
-    # Private methods
 
     def _report(self, task: LuaTask) -> None:
         if task.state is TaskState.FAILED and task.error is not None:
@@ -182,6 +249,18 @@ class WidgetBinding:
             error = widget.set(text(key), value)
             return error.encode() if error else None
 
+        def services_panel() -> tuple[Any, Any]:
+            return bundle(self.services_panel().id)
+
+        def plugin_card(name: Any) -> tuple[Any, Any]:
+            from ...plugins import PluginError
+
+            try:
+                card = self.plugin_card(text(name))
+            except PluginError as exc:
+                return rt.to_lua({"text/plain": f"<{exc}>"}), rt.to_lua({})
+            return bundle(card.id)
+
         def close(widget_id: int) -> None:
             widget = self.objects.pop(int(widget_id), None)
             if widget is not None:
@@ -197,4 +276,6 @@ class WidgetBinding:
             "get": get,
             "set": set_,
             "close": close,
+            "services_panel": services_panel,
+            "plugin_card": plugin_card,
         }

@@ -22,16 +22,28 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import time
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .binding import WidgetBinding
 
-__all__ = ["INTERVAL", "VIEW_MIME", "Live"]
+__all__ = ["INTERVAL", "VIEW_MIME", "Live", "asset", "notice"]
 
 INTERVAL = 0.1  # seconds between two writes of one widget's state: at most 10 updates a second
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 DISPLAYS_KEPT = 16  # outputs of one widget whose text is kept current (the latest ones)
+
+
+def asset(name: str) -> str:
+    """The text of assets/<name> (a view's JavaScript or CSS)."""
+    return resources.files(__package__).joinpath("assets", name).read_text("utf-8")
+
+
+def notice(message: str) -> str:
+    """A line saying what a widget's button did, stamped with the time."""
+    return f"{time.strftime('%H:%M:%S')} {message}"
 
 
 class Live:

@@ -16,6 +16,17 @@ local gsub = string.gsub
 local plugins = {}
 local services = {}
 
+-- The plugin tables of load, reload and list share this metatable. It is empty here; the
+-- notebook kernel gives it a __display, so a loaded plugin as a cell's value shows its card.
+local PLUGIN_MT = {}
+
+-- A plugin table alone (no trailing nil: a cell ending in cru.plugins.load(...) shows the card),
+-- or nil and the error.
+local function plugin_table(info, err)
+  if type(info) == "table" then return setmetatable(info, PLUGIN_MT) end
+  return info, err
+end
+
 local function name_arg(value, n, fname)
   local s = as_string(value)
   if s == nil then bad_argument(n, fname, "string", type(value)) end
@@ -46,7 +57,8 @@ end
 --- it in safe mode: in an environment of its own, with only the capabilities its manifest and
 --- spec table declare. The options may come second too: `load(path, {safe = true})` (a table
 --- holding only `safe` and `config`). Returns the plugin's description, or nil and the error
---- (the plugin is then listed in state "error").
+--- (the plugin is then listed in state "error"). In a notebook, the description as a cell's
+--- value (or display(p)) shows the plugin's live card, with a reload button.
 ---@async
 ---@param path string a folder, a file, or a plugin name
 ---@param config? string|table a config.toml path, or the plugin's config values
@@ -68,7 +80,7 @@ function plugins.load(path, config, opts)
     config_path = as_string(config)
     if config_path == nil then bad_argument(2, "load", "string or table", type(config)) end
   end
-  return await(native.load(target, config_path, config_json, opts.safe == true))
+  return plugin_table(await(native.load(target, config_path, config_json, opts.safe == true)))
 end
 
 --- Stops the plugin's services, forgets everything it registered, and loads it again from its
@@ -78,7 +90,7 @@ end
 ---@return table|nil plugin
 ---@return string|nil error
 function plugins.reload(name)
-  return await(native.reload(name_arg(name, 1, "reload")))
+  return plugin_table(await(native.reload(name_arg(name, 1, "reload"))))
 end
 
 --- Takes the plugin out: its services stop, its tools, commands, hooks, handlers and tasks go,
@@ -99,7 +111,9 @@ end
 --- last_error, warnings, safe (loaded in safe mode)}, in the order they were loaded.
 ---@return table[] plugins
 function plugins.list()
-  return native.list()
+  local list = native.list()
+  for i = 1, #list do plugin_table(list[i]) end
+  return list
 end
 
 --- The plugins found on the search paths (CRUCIBLE_PLUGIN_PATH, ~/.config/crucible/plugins,
@@ -198,4 +212,4 @@ function services.start(name)
   return nil, err
 end
 
-return {plugins = plugins, services = services}
+return {plugins = plugins, services = services, plugin_metatable = PLUGIN_MT}

@@ -11,14 +11,18 @@
 --   text(id) -> string                              the plain-text form, current values
 --   get(id, key) -> value                           set(id, key, value) -> nil or a message
 --   close(id)
+--   services_panel() -> data, metadata              the services panel (one per Lua state)
+--   plugin_card(name) -> data, metadata             the card of a loaded plugin
+--   plugin_metatable                                the metatable of cru.plugins' plugin tables
 -- A widget object is a userdata; its properties (value, label, ...) read and write its model.
 -- The Lua values a widget needs later (its object and callback, a limiter's bucket) stay here,
 -- in `kept`, which Python reads when no Lua runs: callbacks then run as tasks of their own.
+-- The panels' buttons run `actions` the same way.
 
 local engine, native = ...
 local raise, bad_argument, as_string, await = engine.raise, engine.bad_argument, engine.as_string,
   engine.await
-local type, setmetatable, tostring = type, setmetatable, tostring
+local type, setmetatable, tostring, rawget, error = type, setmetatable, tostring, rawget, error
 local format = string.format
 local mtype = math.type
 
@@ -176,4 +180,42 @@ if limiters then
   end
 end
 
-return {module = M, session_widget = M.session, kept = kept}
+---------------------------------------------------------------------------------------------------
+-- The services panel and plugin cards: display(cru.services) or cru.services as a cell's value
+-- shows the panel; a plugin table (from cru.plugins.load, reload or list) shows its plugin's
+-- card. What their buttons run, with copies of the functions taken now, before any cell could
+-- replace them; a failure is an error, which the panel shows.
+
+local actions = {}
+local services_api, plugins_api = cru.services, cru.plugins
+
+if services_api then
+  local stop, restart = services_api.stop, services_api.restart
+  setmetatable(services_api, {__display = function() return native.services_panel() end})
+
+  function actions.stop(id)
+    local ok, err = stop(id)
+    if not ok then error(err, 0) end
+  end
+
+  function actions.restart(id)
+    local ok, err = restart(id)
+    if not ok then error(err, 0) end
+  end
+end
+
+if plugins_api and native.plugin_metatable then
+  local reload = plugins_api.reload
+  native.plugin_metatable.__display = function(p)
+    local name = as_string(rawget(p, "name"))
+    if name == nil then return "<a plugin table without a name>" end
+    return native.plugin_card(name)
+  end
+
+  function actions.reload(name)
+    local plugin, err = reload(name)
+    if plugin == nil then error(err, 0) end
+  end
+end
+
+return {module = M, session_widget = M.session, kept = kept, actions = actions}
