@@ -48,7 +48,7 @@ def test_a_cell_ending_in_an_expression_shows_it(kernel):
 
 
 def test_several_return_values_are_shown_together(kernel):
-    assert kernel.execute("return 1, 'two', nil").result == "1\ttwo\tnil"
+    assert kernel.execute("return 1, 'two', nil").result == '1\t"two"\tnil'
 
 
 def test_a_trailing_semicolon_suppresses_the_result(kernel):
@@ -126,7 +126,7 @@ def test_a_syntax_error_is_an_error_reply(kernel):
 def test_os_exit_is_refused_and_the_kernel_lives_on(kernel):
     run = kernel.execute("os.exit(1)")
     assert run.content["ename"] == "Exit"
-    assert kernel.execute("'alive'").result == "alive"
+    assert kernel.execute("'alive'").result == '"alive"'
 
 
 # Interrupts ------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_an_interrupt_stops_the_cell_and_keeps_the_state(kernel, body):
     assert run.content["status"] == "error"
     assert run.content["ename"] == "Interrupted"
     assert kernel.execute("kept").result is not None
-    assert kernel.execute("'still usable'").result == "still usable"
+    assert kernel.execute("'still usable'").result == '"still usable"'
 
 
 def test_an_interrupt_leaves_spawned_tasks_running(kernel):
@@ -241,7 +241,7 @@ def test_tasks_lists_live_tasks_with_their_line_and_cancels_one(kernel):
     assert "waiting" in row
     assert ":3" in row  # the line it sleeps on
     assert "cancelled" in kernel.execute(f"%tasks cancel {task_id}").stream()
-    assert kernel.execute("worker:status()").result == "cancelled"
+    assert kernel.execute("worker:status()").result == '"cancelled"'
 
 
 def test_who_and_vars_list_what_the_notebook_defined(fresh_kernel):
@@ -296,4 +296,4 @@ def test_the_kernel_survives_running_out_of_lua_memory(kernel):
     run = kernel.execute("local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1024) .. i end")
     assert run.content["status"] == "error"
     assert "not enough memory" in run.content["evalue"]
-    assert kernel.execute("collectgarbage() return 'fine'").result == "fine"
+    assert kernel.execute("collectgarbage() return 'fine'").result == '"fine"'

@@ -336,7 +336,11 @@ async def test_no_values_give_no_result(lua):
     [
         ("return 1 + 1", "2"),
         ("return 7 / 7", "1.0"),
-        ("return 'raw\\nstring'", "raw\nstring"),
+        ("return '42'", '"42"'),
+        ("return 'say \"hi\"\\tnow'", '"say \\"hi\\"\\tnow"'),
+        ("return 'two\\nlines'", "[[\ntwo\nlines]]"),
+        ("return 'ends in ]]\\nor ]'", "[=[\nends in ]]\nor ]]=]"),
+        ("return 'bell\\a\\nline'", '"bell\\a\\nline"'),
         ("return nil", "nil"),
         ("return false", "false"),
         ("return {1, 'a', x = {y = 'z'}}", '{1, "a", x = {y = "z"}}'),
@@ -348,13 +352,26 @@ async def test_a_single_value_is_shown_as_its_pretty_text(lua, code, text):
 
 
 async def test_several_values_are_shown_together_separated_by_tabs(lua):
-    assert await result(lua, "return 1, 'two', nil, {3}") == ({"text/plain": "1\ttwo\tnil\t{3}"}, {})
+    assert await result(lua, "return 1, 'two', nil, {3}") == ({"text/plain": '1\t"two"\tnil\t{3}'}, {})
+
+
+async def test_a_string_of_several_lines_is_quoted_on_one_line_among_several_values(lua):
+    assert await result(lua, "return 'a\\nb', 1") == ({"text/plain": '"a\\nb"\t1'}, {})
+
+
+async def test_a_block_shown_for_a_string_reads_back_as_the_same_string(lua):
+    for text in ["a\nb", "]]\n]", "x]=]\n]]", "\nstarts with a newline\n", "tab\tand\nline"]:
+        lua.runtime.lua.globals()[b"probe"] = text.encode()
+        data, _ = await result(lua, "return probe")
+        shown = data["text/plain"]
+        assert shown.startswith("[") and "\n" in shown
+        assert await lua.eval(f"return {shown} == probe") is True
 
 
 async def test_several_values_are_separated_by_newlines_when_one_spans_lines(lua):
     code = "return 'x', {long = string.rep('a', 80)}"
     data, _ = await result(lua, code)
-    assert data["text/plain"] == 'x\n{\n  long = "' + "a" * 80 + '"\n}'
+    assert data["text/plain"] == '"x"\n{\n  long = "' + "a" * 80 + '"\n}'
 
 
 async def test_a_value_with_display_gives_a_rich_result_with_its_metadata(lua):

@@ -485,14 +485,15 @@ M.ilua = {display = I}
 --- The execute_result of a cell's values: nothing when there is nothing to show (no values,
 --- or only display handles), else the metadata JSON (or nil) and (mime, data, kind) triples.
 --- One value with __display shows its bundle; otherwise every value as text, tab-separated
---- (newline-separated when one spans lines), strings as they are.
+--- (newline-separated when one spans lines), strings quoted as Lua writes them (a lone string
+--- of several lines as a [[...]] block).
 ---@param ... any
 function M.result(...)
   local n = select("#", ...)
   if n == 1 then
     local v = ...
     local tv = type(v)
-    if tv == "string" then return nil, "text/plain", v, TEXT end
+    if tv == "string" then return nil, "text/plain", pretty.result(v, true), TEXT end
     if tv == "number" or tv == "boolean" or tv == "nil" then return nil, "text/plain", tostring(v), TEXT end
     if handles[v] then return end
     if display_hook(v) then
@@ -513,7 +514,7 @@ function M.result(...)
   if m == 1 then return M.result(kept[1]) end
   local parts, multiline = {}, false
   for i = 1, m do
-    local s = show(kept[i])
+    local s = pretty.result(kept[i])
     parts[i] = s
     if not multiline and find(s, "\n", 1, true) then multiline = true end
   end
