@@ -20,7 +20,7 @@ from traitlets import Bool, Unicode
 
 from .. import __version__
 from ..runtime import LuaError, LuaSyntaxError, Runtime, Stopped, TaskState
-from ..runtime.display import result_bundle
+from ..runtime.display import described_error, result_bundle
 from ..runtime.owners import owned_by
 from . import magics
 from .cells import compile_cell, error_content, lua_ename
@@ -238,7 +238,7 @@ class CrucibleKernel(Kernel):
                     return self.report_error("Interrupted", f"{name}: showing its result was {stop.kind}")
             return {"status": "ok"}
         if task.state is TaskState.FAILED and task.error is not None:
-            return self.report_lua_error(task.error)
+            return self.report_lua_error(await described_error(self.runtime, task.error, task.error_value))
         if task.stop == "exit":
             return self.report_error(
                 "Exit", "os.exit() does not end a notebook's kernel; use Kernel > Restart to start afresh"

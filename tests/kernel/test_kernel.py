@@ -116,6 +116,39 @@ def test_an_error_names_the_cell_and_line_and_the_next_cell_works(kernel):
     assert kernel.execute("1 + 1").result == "2"
 
 
+def test_a_table_error_is_shown_pretty_printed_not_as_an_address(kernel):
+    run = kernel.execute("error({code = 42, retry = {after = 1.5}})")
+    assert run.content["status"] == "error"
+    assert run.content["evalue"] == "{code = 42, retry = {after = 1.5}}"
+    traceback = run.content["traceback"]
+    assert "{code = 42, retry = {after = 1.5}}" in traceback[0]
+    assert f"cell[{run.content['execution_count']}]:1: in main chunk" in "\n".join(traceback)
+    assert "table: 0x" not in "\n".join(traceback)
+    assert len(run.of_type("error")) == 1
+
+
+def test_a_table_errors_message_field_is_its_text_and_the_table_follows(kernel):
+    run = kernel.execute('local e = {code = 42, message = "upstream refused"}\nerror(e)')
+    assert run.content["evalue"] == "upstream refused"
+    traceback = run.content["traceback"]
+    assert "upstream refused" in traceback[0]
+    assert traceback[1] == 'error value: {code = 42, message = "upstream refused"}'
+    assert traceback[2] == "stack traceback:"
+
+
+def test_a_table_error_with_tostring_is_shown_through_it(kernel):
+    run = kernel.execute(
+        'error(setmetatable({message = "ignored"}, {__tostring = function() return "custom text" end}))'
+    )
+    assert run.content["evalue"] == "custom text"
+    assert "error value" not in "\n".join(run.content["traceback"])
+
+
+def test_a_spawned_task_failing_with_a_table_logs_its_message(kernel):
+    run = kernel.execute('cru.spawn(function() error({message = "task gave up", code = 7}) end):wait()')
+    assert "Spawned Lua task error: task gave up" in run.stream("stderr")
+
+
 def test_a_syntax_error_is_an_error_reply(kernel):
     run = kernel.execute("x = = 1")
     assert run.content["status"] == "error"

@@ -521,4 +521,18 @@ function M.result(...)
   return nil, "text/plain", concat(parts, multiline and "\n" or "\t", 1, m), TEXT
 end
 
+--- The pretty text of an error value that is a table without __tostring (Lua would report it as
+--- `table: 0x...`), and whether the failed task reported its `message` field instead; nil for
+--- any other value. Called by display.py.
+---@param e any
+---@return string? text
+---@return boolean? has_message
+function M.error_value(e)
+  if type(e) ~= "table" then return nil end
+  local mt = getmetatable(e)
+  if mt ~= nil and rawget(mt, "__tostring") ~= nil then return nil end
+  local m = rawget(e, "message")
+  return show(e), type(m) == "string" or type(m) == "number"
+end
+
 return M
