@@ -303,10 +303,11 @@ class CrucibleKernel(Kernel):
             entries = []
         return {"status": "ok", "history": self.history.reply(entries, output)}
 
-    async def help_text(self, name: str, detail_level: int) -> str | None:
-        from .inspection import pager_text
+    async def help_data(self, name: str, detail_level: int) -> dict[str, str] | None:
+        """The pager's bundle for `?name` / `??name`, None when the name names nothing."""
+        from .inspection import pager_data
 
-        return await pager_text(self.runtime, name, detail_level, self.sources)
+        return await pager_data(self.runtime, name, detail_level, self.sources)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         # On the control thread, while the main thread may be busy in Lua. Whatever runs is

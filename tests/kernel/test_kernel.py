@@ -311,11 +311,22 @@ def test_an_unknown_magic_is_a_clear_error(kernel):
     assert "unknown magic %frobnicate" in run.content["evalue"]
 
 
-def test_help_opens_a_pager(kernel):
+def test_help_opens_a_pager_with_text_and_markdown(kernel):
     run = kernel.execute("?cru.timer.sleep")
     payload = run.content["payload"]
     assert payload and payload[0]["source"] == "page"
     assert "cru.timer.sleep" in payload[0]["data"]["text/plain"]
+    assert "**Yields:** yes" in payload[0]["data"]["text/markdown"]
+
+
+@pytest.mark.parametrize("code", ["?nosuchthing", "nosuchthing?", "??nosuchthing", "?cru.no.such"])
+def test_help_on_a_name_that_names_nothing_says_so_as_plain_output(kernel, code):
+    run = kernel.execute(code)
+    assert run.content["status"] == "ok"
+    assert run.content["payload"] == []
+    name = code.strip("?")
+    assert run.stream() == f"Object `{name}` not found.\n"
+    assert run.of_type("error") == []
 
 
 def test_user_expressions_are_evaluated_as_lua(kernel):

@@ -404,4 +404,21 @@ function H.public_functions(roots)
   return paths, fns
 end
 
+--- Where the function at `path` from `base` lives under `cru`: the shortest of its public paths
+--- there (then the first in byte order), or nil. How help names a runtime function's module
+--- when it was reached another way (`local enc = cru.json.encode`).
+function H.public_path(base, path)
+  local found, v = H.resolve(base, path)
+  if not found or type(v) ~= "function" then return nil end
+  local cru = rawget(G, "cru")
+  if type(cru) ~= "table" then return nil end
+  local paths, fns = H.public_functions({cru = cru})
+  local best
+  for i = 1, #paths do
+    local p = paths[i]
+    if fns[i] == v and (best == nil or #p < #best or (#p == #best and p < best)) then best = p end
+  end
+  return best
+end
+
 return H
