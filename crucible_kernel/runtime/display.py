@@ -9,6 +9,9 @@ Lua table is walked from Python:
 - JSON: a JSON text written by cru.json.encode, loaded into dicts and lists;
 - BASE64: raw bytes (an image), base64-encoded here.
 
+Every rich output carries a text/plain that says something (plain_text.py): the text of HTML, the
+markdown source, an image's type and size; terminals and text exports show that.
+
 The kernel turns a finished cell's values into its execute_result with `result_bundle`.
 """
 
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lupa import lua54
 
+from . import plain_text
 from .errors import LuaError, Stopped
 
 if TYPE_CHECKING:
@@ -66,6 +70,15 @@ def install(rt: Runtime) -> None:
     def clear(wait: bool) -> None:
         host.clear_output(bool(wait))
 
+    def html_plain(html: bytes) -> bytes:
+        return plain_text.html_text(html.decode("utf-8", "replace")).encode()
+
+    def svg_plain(svg: bytes) -> bytes:
+        return plain_text.svg_text(svg.decode("utf-8", "replace")).encode()
+
+    def image_plain(mime: bytes, data: bytes) -> bytes:
+        return plain_text.image_text(mime.decode("ascii", "replace"), data).encode()
+
     json_module = rt.cru[b"json"]
     module = rt.lua_module(
         "display",
@@ -74,6 +87,9 @@ def install(rt: Runtime) -> None:
             "publish": publish,
             "new_id": new_id,
             "clear": clear,
+            "html_text": html_plain,
+            "svg_text": svg_plain,
+            "image_text": image_plain,
             "json_encode": json_module[b"encode"],
             "json_decode": json_module[b"decode"],
         },
