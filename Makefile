@@ -58,7 +58,8 @@ test: $(STAMP) $(BROWSER_STAMP) chromium
 
 lab: $(SPEC)
 	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet -e '.[browser]'
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --KernelManager.transport_encryption=required \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check crucible_kernel tests bench

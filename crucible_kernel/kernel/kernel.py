@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .session_views import KernelSessions
 
 LUA_MANUAL = "https://www.lua.org/manual/5.4/"
-API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Extending/Lua-Runtime-API.md"
+API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Plugins/Lua%20Runtime%20API.md"
 
 STUCK_AFTER = 2.0  # seconds an interrupt may go unseen before the cell is told Lua is stuck
 STUCK_MESSAGE = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import time
 
 import pytest
@@ -275,6 +276,24 @@ def test_tasks_lists_live_tasks_with_their_line_and_cancels_one(kernel):
     assert ":3" in row  # the line it sleeps on
     assert "cancelled" in kernel.execute(f"%tasks cancel {task_id}").stream()
     assert kernel.execute("worker:status()").result == '"cancelled"'
+
+
+def test_a_busy_spawned_task_holds_the_kernel_until_the_stop_button_cancels_it(fresh_kernel):
+    # What the README says: all Lua runs on one thread, so a spawned task that never waits
+    # keeps the cell that started it and the next one waiting; the stop button cancels it.
+    k = fresh_kernel
+    spawning = k.client.execute("busy = cru.spawn(function() while true do end end)")
+    following = k.client.execute("1 + 1")
+    with pytest.raises(queue.Empty):  # neither cell gets its reply while the task computes
+        k.client.get_shell_msg(timeout=1.5)
+    k.manager.interrupt_kernel()
+    first = k.collect(spawning, timeout=30)
+    second = k.collect(following, timeout=30)
+    assert first.content["status"] == "ok" and second.content["status"] == "ok"
+    assert second.result == "2"
+    assert k.execute("busy:status()").result == '"cancelled"'
+    listing = k.execute("%tasks").stream()
+    assert any(line.split()[1:3] == ["spawn", "cancelled"] for line in listing.splitlines()[1:])
 
 
 def test_who_and_vars_list_what_the_notebook_defined(fresh_kernel):
