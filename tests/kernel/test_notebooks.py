@@ -30,7 +30,9 @@ def tracked(pattern: str) -> list[Path]:
             ["git", "ls-files", "-z", "--", pattern], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
-        raise RuntimeError(f"cannot ask git which notebooks are demos ({exc}); run the tests in a checkout") from exc
+        raise RuntimeError(
+            f"cannot ask git which notebooks are demos ({exc}); run the tests in a checkout"
+        ) from exc
     return sorted(ROOT / name for name in listing.split("\0") if name)
 
 
@@ -70,7 +72,9 @@ def test_git_tracks_the_demo_notebooks_and_ignores_checkpoints():
 def test_the_notebook_is_stored_executed_with_its_widgets_state(path):
     nb = stored(path)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(c.execution_count for c in code), f"{path.name}: run `make demos` to store its outputs"
+    assert code and all(c.execution_count for c in code), (
+        f"{path.name}: run `make demos` to store its outputs"
+    )
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert any(c.outputs for c in code)
     views = [
