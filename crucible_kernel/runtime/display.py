@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from lupa import lua54
 
-from . import plain_text
 from .errors import LuaError, Stopped
 
 if TYPE_CHECKING:
@@ -70,14 +69,21 @@ def install(rt: Runtime) -> None:
     def clear(wait: bool) -> None:
         host.clear_output(bool(wait))
 
+    # plain_text (html.parser) is imported on first use: 4 ms of kernel start-up otherwise.
     def html_plain(html: bytes) -> bytes:
-        return plain_text.html_text(html.decode("utf-8", "replace")).encode()
+        from .plain_text import html_text
+
+        return html_text(html.decode("utf-8", "replace")).encode()
 
     def svg_plain(svg: bytes) -> bytes:
-        return plain_text.svg_text(svg.decode("utf-8", "replace")).encode()
+        from .plain_text import svg_text
+
+        return svg_text(svg.decode("utf-8", "replace")).encode()
 
     def image_plain(mime: bytes, data: bytes) -> bytes:
-        return plain_text.image_text(mime.decode("ascii", "replace"), data).encode()
+        from .plain_text import image_text
+
+        return image_text(mime.decode("ascii", "replace"), data).encode()
 
     json_module = rt.cru[b"json"]
     module = rt.lua_module(
