@@ -1,5 +1,6 @@
 # make demo: run the demo notebook through the kernel.   make test: the full test suite.
-# Both set themselves up on a fresh clone: a .venv with the package, what it needs, and the
+# make demos: store the outputs of every notebook git tracks in notebooks/ (after a change).
+# All set themselves up on a fresh clone: a .venv with the package, what it needs, and the
 # kernelspec installed into the .venv.
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(VENV)/jupyter/runtime
 export IPYTHONDIR := $(CURDIR)/$(VENV)/jupyter/ipython
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: demo test lab lint bench clean chromium
+.PHONY: demo demos test lab lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,11 @@ $(SPEC): $(STAMP) kernel/kernel.json
 demo: $(SPEC)
 	mkdir -p build
 	$(BIN)/crucible-kernel execute notebooks/demo.ipynb --output build/demo.ipynb
+
+# The demo notebooks are stored executed (they read without running) and make test checks that
+# they re-run to those outputs. After an intended change, this stores the new ones.
+demos: $(SPEC)
+	$(BIN)/crucible-kernel execute --inplace $$(git ls-files 'notebooks/*.ipynb')
 
 # The browser tests need JupyterLab and Playwright in .venv and Debian's Chromium. Both are
 # installed where possible; where not, those tests are skipped with one line saying why
@@ -52,7 +58,8 @@ test: $(STAMP) $(BROWSER_STAMP) chromium
 
 lab: $(SPEC)
 	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet -e '.[browser]'
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --KernelManager.transport_encryption=required \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check crucible_kernel tests bench notebooks/servers

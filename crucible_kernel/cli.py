@@ -197,11 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     execute = commands.add_parser(
         "execute",
-        help="run a notebook through the kernel and print what each cell produced",
-        description="Execute every cell of NOTEBOOK with nbclient (in the notebook's folder) and "
-        "print each cell's outputs. Exit status 1 if a cell failed.",
+        help="run notebooks through the kernel: print, store or check what each cell produced",
+        description="Execute every cell of each NOTEBOOK with nbclient (in the notebook's folder, "
+        "the kernel reached over private Unix sockets) and print each cell's outputs; or, with "
+        "--inplace, store them in the notebook (with the widgets' state), so it reads without "
+        "running; or, with --check, compare them with the stored ones and print what changed. "
+        "Exit status 1 if a cell failed (cells tagged raises-exception may) or, with --check, if "
+        "outputs changed.",
     )
-    execute.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file")
+    execute.add_argument("notebook", metavar="NOTEBOOK", nargs="+", help="the .ipynb file(s)")
     execute.add_argument(
         "--kernel", metavar="NAME", help="kernelspec (default: the notebook's, else crucible-lua)"
     )
@@ -212,7 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="longest time one cell may take (default 300)",
     )
-    execute.add_argument("--output", metavar="FILE", help="also save the executed notebook to FILE")
+    stored = execute.add_mutually_exclusive_group()
+    stored.add_argument("--output", metavar="FILE", help="also save the executed notebook to FILE")
+    stored.add_argument(
+        "--inplace",
+        action="store_true",
+        help="save each executed notebook over itself: its stored outputs are refreshed",
+    )
+    execute.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the fresh outputs with those stored in the notebook, cell by cell, and print "
+        "a diff of each cell that changed; what varies between runs (addresses, durations, task and "
+        "session ids, ports) does not count",
+    )
     execute.add_argument("--allow-errors", action="store_true", help="keep going after a failing cell")
 
     commands.add_parser(
@@ -332,25 +349,50 @@ async def _test(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace) -> int:
-    from .notebooks import execute_notebook, format_outputs
+    if args.output and len(args.notebook) > 1:
+        print("crucible-kernel: --output takes one NOTEBOOK; use --inplace for several", file=sys.stderr)
+        return EXIT_USAGE
+    status = 0
+    for path in args.notebook:
+        status = max(status, _execute_one(path, args))
+    return status
+
+
+def _execute_one(path: str, args: argparse.Namespace) -> int:
+    import nbformat
+
+    from .notebooks import execute_notebook, failed_cells, format_outputs
 
     try:
+        stored = nbformat.read(path, as_version=4) if args.check else None
         nb = execute_notebook(
-            args.notebook, kernel_name=args.kernel, timeout=args.timeout, allow_errors=args.allow_errors
+            path, kernel_name=args.kernel, timeout=args.timeout, allow_errors=args.allow_errors
         )
     except FileNotFoundError as exc:
-        print(f"crucible-kernel: cannot read {args.notebook}: {exc.strerror}", file=sys.stderr)
+        print(f"crucible-kernel: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # nbclient's CellExecutionError carries the failing cell and its error
-        print(f"crucible-kernel: {exc}", file=sys.stderr)
+        print(f"crucible-kernel: {path}: {exc}", file=sys.stderr)
         return 1
-    print(format_outputs(nb))
-    if args.output:
-        import nbformat
+    status = 1 if failed_cells(nb) else 0
+    if args.check:
+        from .reproduce import compare
 
+        changes = compare(stored, nb)
+        if changes:
+            print(f"{path}: {len(changes)} code cell(s) changed (to store this run: execute --inplace)")
+            print("\n\n".join(changes))
+            status = 1
+        else:
+            print(f"{path}: the outputs match the stored ones")
+    elif not args.inplace:
+        print(format_outputs(nb))
+    if args.inplace:
+        nbformat.write(nb, path)
+        print(f"{path}: outputs stored")
+    elif args.output:
         nbformat.write(nb, args.output)
-    failed = any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .runtime import LuaSyntaxError, LuaTask, Runtime, SafeMode, TaskState, TerminalHost
+from .runtime.display import described_error
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -150,7 +151,8 @@ async def run_file(
         if host.exit_code is not None:
             return host.exit_code
         if main is not None and main.state is TaskState.FAILED and main.error is not None:
-            host.write("stderr", f"crucible-kernel: {main.error.traceback}\n".encode())
+            error = await described_error(rt, main.error, main.error_value)
+            host.write("stderr", f"crucible-kernel: {error.traceback}\n".encode())
             return EXIT_ERROR
         if why == "interrupted":
             host.write("stderr", b"crucible-kernel: interrupted\n")

@@ -60,6 +60,16 @@ def test_an_uncaught_error_exits_1_with_the_lua_traceback(tmp_path):
     assert "crucible/" not in result.stderr
 
 
+def test_an_uncaught_table_error_shows_its_message_and_the_table(tmp_path):
+    script(tmp_path, 'error({status = 503, message = "upstream down"})\n')
+    result = run("run", "main.lua", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        'crucible-kernel: upstream down\nerror value: {message = "upstream down", status = 503}\n'
+    )
+    assert "table: 0x" not in result.stderr
+
+
 def test_a_syntax_error_exits_1_naming_the_line(tmp_path):
     script(tmp_path, "print('ok')\nlocal = 1\n")
     result = run("run", "main.lua", cwd=tmp_path)

@@ -8,7 +8,9 @@
 - a colon path (`limiter:acq`): the callable fields, found through the value's metatable, so the
   methods of userdata objects (rate limiters, task handles) and of strings (`("x"):up`) show.
 
-Inside a string or a comment there are no matches. Names starting with `_` show only once a `_`
+Every match carries its kind in `_jupyter_types_experimental` (function, method, module, table,
+variable, keyword), which JupyterLab shows as a badge. Inside a string or a comment there are no
+matches. Names starting with `_` show only once a `_`
 is typed. The walk happens in Lua (lua/introspect.lua) in one call, without running user code,
 as an interruptible task; an interrupt gives no matches.
 """
@@ -31,38 +33,50 @@ async def complete(rt: Any, code: str, cursor_pos: int) -> dict[str, Any]:
     except (TypeError, ValueError):
         cursor = len(code)
     try:
-        matches, start = await _complete(rt, code, cursor)
+        kinds, start = await _complete(rt, code, cursor)
     except Exception:  # completion must never fail the request
-        matches, start = [], cursor
-    return {"matches": matches, "cursor_start": start, "cursor_end": cursor, "metadata": {}, "status": "ok"}
+        kinds, start = {}, cursor
+    matches = sorted(kinds)
+    # JupyterLab shows a badge for each match's type (IPython sends the same experimental field).
+    types = [{"start": start, "end": cursor, "text": m, "type": kinds[m]} for m in matches]
+    return {
+        "matches": matches,
+        "cursor_start": start,
+        "cursor_end": cursor,
+        "metadata": {"_jupyter_types_experimental": types},
+        "status": "ok",
+    }
 
 
-async def _complete(rt: Any, code: str, cursor: int) -> tuple[list[str], int]:
+async def _complete(rt: Any, code: str, cursor: int) -> tuple[dict[str, str], int]:
+    """The matches, each with its kind (function, method, module, table, variable, keyword), and
+    where the text they replace starts."""
     tokens = tokenize(code[:cursor])
     if tokens and not tokens[-1].closed:
-        return [], cursor  # inside a string or a comment
+        return {}, cursor  # inside a string or a comment
     path = path_at_end(tokens, cursor)
     if path is None:
         if tokens and tokens[-1].end == cursor and not _name_may_follow(tokens[-1]):
-            return [], cursor
+            return {}, cursor
         path = Path("global", (), "", "", cursor, cursor)  # nothing typed yet: every name
     helper = introspection(rt)
     if path.base == "string" or path.names:
         dotted = ".".join(path.names).encode()
         args = (path.base.encode(), dotted, path.last.encode(), path.sep == ":")
         (listing,) = await rt.call(helper[b"fields"], *args, name="complete")
-        names = _visible(_split(listing), path.last)
+        fields = _kinds(listing)
+        names = _visible(fields, path.last)
         if path.base == "string":
-            return sorted(names), path.last_start
+            return {n: fields[n] for n in names}, path.last_start
         prefix = path.text[: len(path.text) - len(path.last)]
-        return sorted(prefix + n for n in names), path.start
+        return {prefix + n: fields[n] for n in names}, path.start
     scope_tokens = tokens[:-1] if tokens and tokens[-1].end == cursor else tokens
     (listing,) = await rt.call(helper[b"fields"], b"global", b"", path.last.encode(), False, name="complete")
-    candidates = set(_split(listing))
-    candidates.update(visible_locals(scope_tokens))
-    matches = {n for n in _visible(candidates, path.last) if n not in KEYWORDS}
-    matches.update(k for k in KEYWORDS if k.startswith(path.last))
-    return sorted(matches), path.start
+    candidates = {name: "variable" for name in visible_locals(scope_tokens)}
+    candidates.update(_kinds(listing))  # a global's own kind wins over a local of that name
+    matches = {n: candidates[n] for n in _visible(candidates, path.last) if n not in KEYWORDS}
+    matches.update((k, "keyword") for k in KEYWORDS if k.startswith(path.last))
+    return matches, path.start
 
 
 def _name_may_follow(token: Token) -> bool:
@@ -70,9 +84,15 @@ def _name_may_follow(token: Token) -> bool:
     return token.kind == "op" and token.text not in (")", "]", "}", ".", ":", "::")
 
 
-def _split(listing: Any) -> list[str]:
+def _kinds(listing: Any) -> dict[str, str]:
+    """The "name\tkind" lines of introspect.lua's `fields` as a dict."""
     text = listing.decode("utf-8", "replace") if isinstance(listing, bytes) else str(listing or "")
-    return [n for n in text.split("\n") if n]
+    out = {}
+    for line in text.split("\n"):
+        name, _, kind = line.partition("\t")
+        if name:
+            out[name] = kind or "variable"
+    return out
 
 
 def _visible(names: Any, prefix: str) -> list[str]:

@@ -135,14 +135,16 @@ def parse_lua(text: str, chunk: str) -> tuple[dict[int, FunctionDoc], str]:
 
 
 def _header(lines: list[str]) -> str:
+    """The first paragraph of the file's leading `--` comment, on one line."""
+    words: list[str] = []
     for line in lines:
         stripped = line.strip()
-        if not stripped:
+        if not stripped and not words:
             continue
-        if stripped.startswith("--") and not stripped.startswith("---"):
-            return stripped[2:].strip()
-        return ""
-    return ""
+        if not stripped.startswith("--") or stripped.startswith("---") or not stripped[2:].strip():
+            break
+        words.append(stripped[2:].strip())
+    return " ".join(words)
 
 
 def parse_block(

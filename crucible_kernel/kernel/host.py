@@ -5,6 +5,9 @@ copy ipykernel's parent ContextVar when they are created, so the output of a tas
 cell stays with that cell after it has finished (JupyterLab shows it there while the page is
 open; see DESIGN.md, Background output).
 
+Output of a task whose cell has finished ("late" output) always ends a line: `jupyter console`
+prints it over its prompt, and would otherwise lose the unfinished line when it redraws.
+
 Stream text is batched: it is flushed 20 ms after the first write, when 64 kB are waiting, when
 the oldest waiting text is 50 ms old (checked on every write and from the runtime's poll, because
 a busy Lua loop never lets the timer run), and before anything else is published.
@@ -122,6 +125,10 @@ class KernelHost(Host):
         self._size = 0
         # A character cut between two writes (big output comes in slices) is decoded whole.
         text = self._decoder(self._stream).decode(data)
+        if text and not text.endswith("\n") and self._parent is not self.kernel._cell_parent:
+            # Late output (its cell has finished): a terminal frontend prints it over the prompt
+            # it is showing, and the prompt's redraw erases an unfinished line.
+            text += "\n"
         if text:
             self._send("stream", {"name": self._stream, "text": text}, self._parent)
         if len(data) >= FLUSH_SIZE:

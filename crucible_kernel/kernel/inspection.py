@@ -35,7 +35,7 @@ from .docs import (
 )
 from .syntax import Path, Token, path_at_end, tokenize
 
-__all__ = ["inspect", "pager_text"]
+__all__ = ["inspect", "pager_data"]
 
 MANUAL = "https://www.lua.org/manual/5.4/manual.html"
 MAX_FIELDS = 80  # fields listed for a table or object
@@ -79,13 +79,15 @@ async def inspect(
     return dict(NOT_FOUND, data={}, metadata={})
 
 
-async def pager_text(
+async def pager_data(
     rt: Any, name: str, detail_level: int, sources: Mapping[str, str] | None = None
-) -> str | None:
-    """The plain text for a pager payload of `?name` (detail 0) or `??name` (1); None if not found."""
+) -> dict[str, str] | None:
+    """The data of a pager payload for `?name` (detail 0) or `??name` (1): the help as plain text
+    and as markdown (JupyterLab renders the markdown; terminals page the text). None if `name`
+    names nothing."""
     name = name.strip() if isinstance(name, str) else ""
     reply = await inspect(rt, name, len(name), detail_level, sources)
-    return reply["data"]["text/plain"] if reply["found"] else None
+    return dict(reply["data"]) if reply["found"] else None
 
 
 # What to inspect ---------------------------------------------------------------------------------
@@ -235,7 +237,8 @@ async def _help(rt: Any, path: Path, detail: int, sources: Mapping[str, str]) ->
     if std in STDLIB_MODULES:
         return _table_help(display, members, info, std)
     if info.get("source") is not None:
-        return _function_help(display, path.sep, info, detail, sources)
+        module = await _module_of(rt, path, str(info["source"]))
+        return _function_help(display, path.sep, info, detail, sources, module)
     if info.get("callable"):
         page = _Page(f"{display}(...)")
         page.text(f"A callable {info['type']} (its __call is not a Lua function).")
@@ -263,8 +266,31 @@ def _signature(display: str, sep: str, params: list[str], takes_self: bool) -> s
     return f"{display}({', '.join(params)})"
 
 
+async def _module_of(rt: Any, path: Path, source: str) -> str | None:
+    """The cru.* module a runtime function belongs to ("cru.json" for cru.json.encode, however
+    it was reached), or None for the user's own functions and ones found nowhere under cru."""
+    if chunk_file(source) is None:
+        return None
+    home: str | None = path.text if path.base == "global" else None
+    if home is None or not home.startswith(("cru.", "crucible.")):
+        names = [*path.names, path.last] if path.last else list(path.names)
+        out = await rt.call(
+            introspection(rt)[b"public_path"], path.base.encode(), ".".join(names).encode(), name="inspect"
+        )
+        home = _text(out[0]) if out and isinstance(out[0], bytes) else None
+    if home is None:
+        return None
+    cut = max(home.rfind("."), home.rfind(":"))
+    return home[:cut] if cut > 0 else None
+
+
 def _function_help(
-    display: str, sep: str, info: dict[str, Any], detail: int, sources: Mapping[str, str]
+    display: str,
+    sep: str,
+    info: dict[str, Any],
+    detail: int,
+    sources: Mapping[str, str],
+    module: str | None = None,
 ) -> _Page:
     source: str = info["source"]
     first, last = int(info.get("linedefined") or 0), int(info.get("lastlinedefined") or 0)
@@ -303,9 +329,12 @@ def _function_help(
     facts = []
     if internal:
         facts.append(("Yields", "yes" if reg.yields(source, first, last) else "no"))
-    elif comment is not None and comment.is_async:
-        facts.append(("Yields", "yes"))
-    facts.append(("Defined at", location))
+        # Where the runtime keeps it means nothing to a user; the module it belongs to does.
+        facts.append(("Module", module or ""))
+    else:
+        if comment is not None and comment.is_async:
+            facts.append(("Yields", "yes"))
+        facts.append(("Defined at", location))
     page.facts(facts)
     if detail >= 1:
         body = _function_source(source, first, last, sources)

@@ -20,7 +20,7 @@ from traitlets import Bool, Unicode
 
 from .. import __version__
 from ..runtime import LuaError, LuaSyntaxError, Runtime, Stopped, TaskState
-from ..runtime.display import result_bundle
+from ..runtime.display import described_error, result_bundle
 from ..runtime.owners import owned_by
 from . import magics
 from .cells import compile_cell, error_content, lua_ename
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .session_views import KernelSessions
 
 LUA_MANUAL = "https://www.lua.org/manual/5.4/"
-API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Extending/Lua-Runtime-API.md"
+API_DOCS = "https://github.com/Mootikins/crucible/blob/main/docs/Help/Plugins/Lua%20Runtime%20API.md"
 
 STUCK_AFTER = 2.0  # seconds an interrupt may go unseen before the cell is told Lua is stuck
 STUCK_MESSAGE = (
@@ -238,7 +238,7 @@ class CrucibleKernel(Kernel):
                     return self.report_error("Interrupted", f"{name}: showing its result was {stop.kind}")
             return {"status": "ok"}
         if task.state is TaskState.FAILED and task.error is not None:
-            return self.report_lua_error(task.error)
+            return self.report_lua_error(await described_error(self.runtime, task.error, task.error_value))
         if task.stop == "exit":
             return self.report_error(
                 "Exit", "os.exit() does not end a notebook's kernel; use Kernel > Restart to start afresh"
@@ -303,17 +303,19 @@ class CrucibleKernel(Kernel):
             entries = []
         return {"status": "ok", "history": self.history.reply(entries, output)}
 
-    async def help_text(self, name: str, detail_level: int) -> str | None:
-        from .inspection import pager_text
+    async def help_data(self, name: str, detail_level: int) -> dict[str, str] | None:
+        """The pager's bundle for `?name` / `??name`, None when the name names nothing."""
+        from .inspection import pager_data
 
-        return await pager_text(self.runtime, name, detail_level, self.sources)
+        return await pager_data(self.runtime, name, detail_level, self.sources)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         # On the control thread, while the main thread may be busy in Lua. Whatever runs is
         # stopped at its next check, the tasks are cancelled and the state closed on the main
         # loop (where they live); if that loop does not answer in time the reply goes anyway, and
         # a process still alive shortly after exits by force (Lua stuck where no hook runs).
-        timer = threading.Timer(SHUTDOWN_EXIT, self._exit_now)
+        closed = [True]  # whether the Lua state closed in time
+        timer = threading.Timer(SHUTDOWN_EXIT, self._exit_now, (closed,))
         timer.daemon = True
         timer.start()
         rt, loop = self._runtime, self._main_loop
@@ -324,13 +326,21 @@ class CrucibleKernel(Kernel):
             try:
                 await asyncio.wait_for(asyncio.wrap_future(closing), SHUTDOWN_GRACE)
             except (TimeoutError, Exception):
+                closed[0] = False
                 self.log.warning("the Lua state did not close in time; shutting down anyway")
         if rt is not None:
             rt.processes.kill_all()
         return {"status": "ok", "restart": restart}
 
-    def _exit_now(self) -> None:
-        self.log.warning("the kernel did not stop by itself after a shutdown request; exiting")
+    def _exit_now(self, closed: list[bool]) -> None:
+        # With the Lua state closed, what still holds the process is ipykernel's own exit: now
+        # and then the control thread waits 10 s for an IOPub flush that the stopped IOPub
+        # thread never does. Nothing is lost by exiting, so only a stuck Lua state is worth a
+        # warning (make demo, nbconvert and papermill print the kernel's warnings).
+        if closed[0]:
+            self.log.debug("ipykernel did not exit by itself after the shutdown; exiting")
+        else:
+            self.log.warning("the kernel did not stop by itself after a shutdown request; exiting")
         os._exit(0)
 
     # Private methods

@@ -9,6 +9,9 @@ Lua table is walked from Python:
 - JSON: a JSON text written by cru.json.encode, loaded into dicts and lists;
 - BASE64: raw bytes (an image), base64-encoded here.
 
+Every rich output carries a text/plain that says something (plain_text.py): the text of HTML, the
+markdown source, an image's type and size; terminals and text exports show that.
+
 The kernel turns a finished cell's values into its execute_result with `result_bundle`.
 """
 
@@ -19,10 +22,14 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from lupa import lua54
+
+from .errors import LuaError, Stopped
+
 if TYPE_CHECKING:
     from .engine import Runtime
 
-__all__ = ["install", "result_bundle"]
+__all__ = ["described_error", "install", "result_bundle"]
 
 TEXT, JSON, BASE64 = 1, 2, 3  # the kinds of lua/display.lua
 
@@ -62,6 +69,22 @@ def install(rt: Runtime) -> None:
     def clear(wait: bool) -> None:
         host.clear_output(bool(wait))
 
+    # plain_text (html.parser) is imported on first use: 4 ms of kernel start-up otherwise.
+    def html_plain(html: bytes) -> bytes:
+        from .plain_text import html_text
+
+        return html_text(html.decode("utf-8", "replace")).encode()
+
+    def svg_plain(svg: bytes) -> bytes:
+        from .plain_text import svg_text
+
+        return svg_text(svg.decode("utf-8", "replace")).encode()
+
+    def image_plain(mime: bytes, data: bytes) -> bytes:
+        from .plain_text import image_text
+
+        return image_text(mime.decode("ascii", "replace"), data).encode()
+
     json_module = rt.cru[b"json"]
     module = rt.lua_module(
         "display",
@@ -70,6 +93,9 @@ def install(rt: Runtime) -> None:
             "publish": publish,
             "new_id": new_id,
             "clear": clear,
+            "html_text": html_plain,
+            "svg_text": svg_plain,
+            "image_text": image_plain,
             "json_encode": json_module[b"encode"],
             "json_decode": json_module[b"decode"],
         },
@@ -80,6 +106,7 @@ def install(rt: Runtime) -> None:
         globals_[name] = module[name]
     rt.extensions["display.result"] = module[b"result"]
     rt.extensions["display.format"] = module[b"module"][b"format"]
+    rt.extensions["display.error_value"] = module[b"error_value"]
 
 
 async def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
@@ -101,3 +128,29 @@ async def result_bundle(rt: Runtime, values: tuple[Any, ...]) -> Bundle | None:
     if not out or (out[0] is None and len(out) == 1):
         return None
     return _data(out, 1), _metadata(out[0])
+
+
+async def described_error(rt: Runtime, error: LuaError, value: Any) -> LuaError:
+    """`error`, raised with `value`, as a reader wants it when `value` is a plain table.
+
+    Lua reports `error({code = 42})` as `table: 0x...`. The task already took a table's `message`
+    field as its message; here the table itself is shown too, pretty-printed: as the message
+    when it has no `message` field, else on a line of its own after it. Any other error comes
+    back as it is. The pretty printer runs as an interruptible helper task; if it fails or is
+    stopped, the error comes back as it is too.
+    """
+    if lua54.lua_type(value) != "table" or "display.error_value" not in rt.extensions:
+        return error
+    try:
+        out = await rt.call(rt.extensions["display.error_value"], value, name="error value", kind="helper")
+    except (LuaError, Stopped):
+        return error
+    if not out or not isinstance(out[0], bytes):
+        return error
+    text = out[0].decode("utf-8", "replace")
+    has_message = len(out) > 1 and out[1] is True
+    old, traceback = error.message, error.traceback
+    rest = traceback[len(old) :] if traceback.startswith(old) else "\n" + traceback
+    if has_message:
+        return LuaError(old, f"{old}\nerror value: {text}{rest}")
+    return LuaError(text, text + rest)

@@ -35,9 +35,36 @@ async def test_the_reply_has_the_complete_reply_fields(lua):
         "matches": ["string.upper"],
         "cursor_start": 6,
         "cursor_end": 15,
-        "metadata": {},
+        "metadata": {
+            "_jupyter_types_experimental": [
+                {"start": 6, "end": 15, "text": "string.upper", "type": "function"}
+            ]
+        },
         "status": "ok",
     }
+
+
+async def types(rt, code):
+    reply = await complete(rt, code, len(code))
+    entries = reply["metadata"]["_jupyter_types_experimental"]
+    assert [e["text"] for e in entries] == reply["matches"]
+    assert all(e["start"] == reply["cursor_start"] and e["end"] == reply["cursor_end"] for e in entries)
+    return {e["text"]: e["type"] for e in entries}
+
+
+async def test_every_match_has_a_type_for_the_frontends_badge(lua):
+    rt = lua.runtime
+    await lua.run("limiter = cru.ratelimit.new({capacity = 1})\nsettings = {depth = 2}\nanswer = 42")
+    assert (await types(rt, "cru.js"))["cru.json"] == "module"
+    assert (await types(rt, "cru.json."))["cru.json.encode"] == "function"
+    assert (await types(rt, "cru.json.n"))["cru.json.null"] == "variable"
+    assert (await types(rt, "stri"))["string"] == "module"
+    assert (await types(rt, "limiter:"))["limiter:acquire"] == "method"
+    assert (await types(rt, "sett")) == {"settings": "table"}
+    assert (await types(rt, "answ")) == {"answer": "variable"}
+    assert (await types(rt, "whi")) == {"while": "keyword"}
+    assert (await types(rt, "local count = 1\nlocal function counter() end\ncoun"))["count"] == "variable"
+    assert (await types(rt, "pri"))["print"] == "function"
 
 
 async def test_cru_paths_complete_at_every_depth(lua):

@@ -17,8 +17,8 @@ class CrucibleKernelTests(jkt.KernelTests):
     code_generate_error = 'error("boom")'
     code_execute_result = [
         {"code": "1 + 2", "result": "3"},
-        {"code": "'con' .. 'cat'", "result": "concat"},
-        {"code": "math.type(2^53)", "result": "float"},
+        {"code": "'con' .. 'cat'", "result": '"concat"'},
+        {"code": "math.type(2^53)", "result": '"float"'},
         {"code": "local t = {b = 2, a = 1}\nreturn t.a + t.b", "result": "3"},
     ]
     code_display_data = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import tests.runtime.conftest as runtime_fixtures
-from crucible_kernel.kernel.inspection import inspect, pager_text
+from crucible_kernel.kernel.docs import public_functions
+from crucible_kernel.kernel.inspection import inspect, pager_data
 
 host = runtime_fixtures.host
 lua = runtime_fixtures.lua
@@ -26,10 +27,35 @@ async def test_a_cru_function_shows_signature_description_parameters_and_that_it
     assert "seconds (number)" in text
     assert "Returns: nothing" in text
     assert "Yields: yes" in text
-    assert "Defined at: crucible/timer.lua:" in text
+    assert "Module: cru.timer" in text
+    assert "Defined at" not in text and "crucible/" not in text
     markdown = reply["data"]["text/markdown"]
     assert markdown.startswith("```lua\ncru.timer.sleep(seconds)\n```")
     assert "**Yields:** yes" in markdown
+
+
+async def test_a_runtime_function_reached_another_way_names_its_cru_module(lua):
+    await lua.run("enc = cru.json.encode\ncodec = {pack = cru.json.encode}")
+    assert "Module: cru.json" in await plain(lua.runtime, "enc")
+    assert "Module: cru.json" in await plain(lua.runtime, "codec.pack")
+    assert "Module: crucible.timer" in await plain(lua.runtime, "crucible.timer.sleep")
+
+
+async def test_help_on_every_public_function_names_no_runtime_file_or_spec_section(lua):
+    # What help shows must mean something to a user: never where the runtime keeps a function
+    # (crucible/json.lua:398), a Python module, or a section of a document the user does not have.
+    paths = [path for path, _ in public_functions(lua.runtime)]
+    assert len(paths) > 100
+    for path in paths:
+        if ":" in path:
+            continue  # methods of objects reachable from cru: their help goes through the object
+        text = await plain(lua.runtime, path)
+        for bad in ("crucible/", "Defined at", "§", "reference", ".py"):
+            assert bad not in text, f"?{path} shows {bad!r}:\n{text}"
+    for name in ("cru", "cru.json", "cru.oq", "cru.sessions", "cru.display", "cru.graph"):
+        text = await plain(lua.runtime, name)
+        for bad in ("crucible/", "§", "reference", ".py"):
+            assert bad not in text, f"?{name} shows {bad!r}:\n{text}"
 
 
 async def test_a_cru_function_that_does_not_yield_says_so(lua):
@@ -183,10 +209,13 @@ async def test_an_unknown_name_is_not_found(lua, code):
     }
 
 
-async def test_pager_text_is_the_plain_help_or_none(lua):
-    assert (await pager_text(lua.runtime, "cru.timer.sleep", 0)).startswith("cru.timer.sleep(seconds)")
-    assert "Source:" in await pager_text(lua.runtime, " cru.timer.sleep ", 1)
-    assert await pager_text(lua.runtime, "no_such_name", 0) is None
+async def test_pager_data_is_the_help_as_text_and_markdown_or_none(lua):
+    data = await pager_data(lua.runtime, "cru.timer.sleep", 0)
+    assert set(data) == {"text/plain", "text/markdown"}
+    assert data["text/plain"].startswith("cru.timer.sleep(seconds)")
+    assert data["text/markdown"].startswith("```lua\ncru.timer.sleep(seconds)\n```")
+    assert "Source:" in (await pager_data(lua.runtime, " cru.timer.sleep ", 1))["text/plain"]
+    assert await pager_data(lua.runtime, "no_such_name", 0) is None
 
 
 @pytest.mark.parametrize(("code", "cursor"), [(None, 0), ("cru", -5), ("cru", 99), ("cru", "x")])

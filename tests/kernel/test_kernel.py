@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import time
 
 import pytest
@@ -48,7 +49,7 @@ def test_a_cell_ending_in_an_expression_shows_it(kernel):
 
 
 def test_several_return_values_are_shown_together(kernel):
-    assert kernel.execute("return 1, 'two', nil").result == "1\ttwo\tnil"
+    assert kernel.execute("return 1, 'two', nil").result == '1\t"two"\tnil'
 
 
 def test_a_trailing_semicolon_suppresses_the_result(kernel):
@@ -116,6 +117,39 @@ def test_an_error_names_the_cell_and_line_and_the_next_cell_works(kernel):
     assert kernel.execute("1 + 1").result == "2"
 
 
+def test_a_table_error_is_shown_pretty_printed_not_as_an_address(kernel):
+    run = kernel.execute("error({code = 42, retry = {after = 1.5}})")
+    assert run.content["status"] == "error"
+    assert run.content["evalue"] == "{code = 42, retry = {after = 1.5}}"
+    traceback = run.content["traceback"]
+    assert "{code = 42, retry = {after = 1.5}}" in traceback[0]
+    assert f"cell[{run.content['execution_count']}]:1: in main chunk" in "\n".join(traceback)
+    assert "table: 0x" not in "\n".join(traceback)
+    assert len(run.of_type("error")) == 1
+
+
+def test_a_table_errors_message_field_is_its_text_and_the_table_follows(kernel):
+    run = kernel.execute('local e = {code = 42, message = "upstream refused"}\nerror(e)')
+    assert run.content["evalue"] == "upstream refused"
+    traceback = run.content["traceback"]
+    assert "upstream refused" in traceback[0]
+    assert traceback[1] == 'error value: {code = 42, message = "upstream refused"}'
+    assert traceback[2] == "stack traceback:"
+
+
+def test_a_table_error_with_tostring_is_shown_through_it(kernel):
+    run = kernel.execute(
+        'error(setmetatable({message = "ignored"}, {__tostring = function() return "custom text" end}))'
+    )
+    assert run.content["evalue"] == "custom text"
+    assert "error value" not in "\n".join(run.content["traceback"])
+
+
+def test_a_spawned_task_failing_with_a_table_logs_its_message(kernel):
+    run = kernel.execute('cru.spawn(function() error({message = "task gave up", code = 7}) end):wait()')
+    assert "Spawned Lua task error: task gave up" in run.stream("stderr")
+
+
 def test_a_syntax_error_is_an_error_reply(kernel):
     run = kernel.execute("x = = 1")
     assert run.content["status"] == "error"
@@ -126,7 +160,7 @@ def test_a_syntax_error_is_an_error_reply(kernel):
 def test_os_exit_is_refused_and_the_kernel_lives_on(kernel):
     run = kernel.execute("os.exit(1)")
     assert run.content["ename"] == "Exit"
-    assert kernel.execute("'alive'").result == "alive"
+    assert kernel.execute("'alive'").result == '"alive"'
 
 
 # Interrupts ------------------------------------------------------------------------------------------
@@ -160,7 +194,7 @@ def test_an_interrupt_stops_the_cell_and_keeps_the_state(kernel, body):
     assert run.content["status"] == "error"
     assert run.content["ename"] == "Interrupted"
     assert kernel.execute("kept").result is not None
-    assert kernel.execute("'still usable'").result == "still usable"
+    assert kernel.execute("'still usable'").result == '"still usable"'
 
 
 def test_an_interrupt_leaves_spawned_tasks_running(kernel):
@@ -241,7 +275,25 @@ def test_tasks_lists_live_tasks_with_their_line_and_cancels_one(kernel):
     assert "waiting" in row
     assert ":3" in row  # the line it sleeps on
     assert "cancelled" in kernel.execute(f"%tasks cancel {task_id}").stream()
-    assert kernel.execute("worker:status()").result == "cancelled"
+    assert kernel.execute("worker:status()").result == '"cancelled"'
+
+
+def test_a_busy_spawned_task_holds_the_kernel_until_the_stop_button_cancels_it(fresh_kernel):
+    # What the README says: all Lua runs on one thread, so a spawned task that never waits
+    # keeps the cell that started it and the next one waiting; the stop button cancels it.
+    k = fresh_kernel
+    spawning = k.client.execute("busy = cru.spawn(function() while true do end end)")
+    following = k.client.execute("1 + 1")
+    with pytest.raises(queue.Empty):  # neither cell gets its reply while the task computes
+        k.client.get_shell_msg(timeout=1.5)
+    k.manager.interrupt_kernel()
+    first = k.collect(spawning, timeout=30)
+    second = k.collect(following, timeout=30)
+    assert first.content["status"] == "ok" and second.content["status"] == "ok"
+    assert second.result == "2"
+    assert k.execute("busy:status()").result == '"cancelled"'
+    listing = k.execute("%tasks").stream()
+    assert any(line.split()[1:3] == ["spawn", "cancelled"] for line in listing.splitlines()[1:])
 
 
 def test_who_and_vars_list_what_the_notebook_defined(fresh_kernel):
@@ -278,11 +330,22 @@ def test_an_unknown_magic_is_a_clear_error(kernel):
     assert "unknown magic %frobnicate" in run.content["evalue"]
 
 
-def test_help_opens_a_pager(kernel):
+def test_help_opens_a_pager_with_text_and_markdown(kernel):
     run = kernel.execute("?cru.timer.sleep")
     payload = run.content["payload"]
     assert payload and payload[0]["source"] == "page"
     assert "cru.timer.sleep" in payload[0]["data"]["text/plain"]
+    assert "**Yields:** yes" in payload[0]["data"]["text/markdown"]
+
+
+@pytest.mark.parametrize("code", ["?nosuchthing", "nosuchthing?", "??nosuchthing", "?cru.no.such"])
+def test_help_on_a_name_that_names_nothing_says_so_as_plain_output(kernel, code):
+    run = kernel.execute(code)
+    assert run.content["status"] == "ok"
+    assert run.content["payload"] == []
+    name = code.strip("?")
+    assert run.stream() == f"Object `{name}` not found.\n"
+    assert run.of_type("error") == []
 
 
 def test_user_expressions_are_evaluated_as_lua(kernel):
@@ -296,4 +359,4 @@ def test_the_kernel_survives_running_out_of_lua_memory(kernel):
     run = kernel.execute("local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1024) .. i end")
     assert run.content["status"] == "error"
     assert "not enough memory" in run.content["evalue"]
-    assert kernel.execute("collectgarbage() return 'fine'").result == "fine"
+    assert kernel.execute("collectgarbage() return 'fine'").result == '"fine"'

@@ -62,7 +62,7 @@ def test_the_suite_runs_in_its_own_state_never_the_notebooks(kernel):
     assert run.content["status"] == "ok"  # saw file a's value, not the notebook's
     assert display_of(run)["text/plain"].endswith("1 passed, 0 failed, 0 pending")
     after = kernel.execute("return SHARED_FROM_A, cru.ws ~= nil, cru.http.patch ~= nil")
-    assert after.result == "notebook\ttrue\ttrue"  # the real cru.http: no mocks were installed here
+    assert after.result == '"notebook"\ttrue\ttrue'  # the real cru.http: no mocks were installed here
 
 
 def test_bad_usage_is_explained(kernel):

@@ -97,7 +97,7 @@ def test_running_a_cell_again_removes_what_its_last_run_registered(kernel):
     statuses = value(
         kernel, "spawned[1]:status() .. ' ' .. spawned[2]:status() .. ' ' .. spawned[3]:status()"
     )
-    assert statuses == "cancelled cancelled waiting"
+    assert statuses == '"cancelled cancelled waiting"'
 
 
 def test_another_cell_with_the_same_code_keeps_its_own(kernel):
@@ -154,11 +154,11 @@ def test_plugin_load_list_tool_reload_unload(kernel, plugin_dir):
     header, *rows = listing.splitlines()
     assert header.split() == ["NAME", "VERSION", "STATE", "TOOLS", "COMMANDS", "SERVICES", "PATH"]
     assert any(r.startswith("weather") and "active" in r for r in rows)
-    assert value(kernel, 'cru.plugins.tool("forecast", {city = "Lyon"}).text') == "Lyon: 21 C"
+    assert value(kernel, 'cru.plugins.tool("forecast", {city = "Lyon"}).text') == '"Lyon: 21 C"'
     assert ok(cell(kernel, "%plugin reload weather")).stream().startswith("Reloaded weather 1.2.0")
     assert value(kernel, "setup_calls") == "2"
     assert ok(cell(kernel, "%plugin unload weather")).stream() == "Unloaded weather.\n"
-    assert value(kernel, 'select(2, cru.plugins.tool("forecast", {}))') == "Tool not found: forecast"
+    assert value(kernel, 'select(2, cru.plugins.tool("forecast", {}))') == '"Tool not found: forecast"'
 
 
 def test_plugin_load_safe_confines_that_plugin_only(kernel, tmp_path):
@@ -208,7 +208,7 @@ def test_paths_configures_kiln_workspace_and_session(kernel, tmp_path):
     out = ok(cell(kernel, f"%plugin paths --kiln {tmp_path} --workspace {tmp_path / 'ws'}")).stream()
     kiln = next(line.split() for line in out.splitlines() if line.startswith("kiln"))
     assert kiln == ["kiln", str(tmp_path), "configured"]
-    assert value(kernel, "cru.paths.kiln()") == str(tmp_path)
+    assert value(kernel, "cru.paths.kiln()") == f'"{tmp_path}"'
     run = cell(kernel, "%plugin paths --nope x")
     assert run.content["ename"] == "UsageError" and "unknown option --nope" in run.content["evalue"]
 

@@ -27,7 +27,7 @@ def test_a_streamed_turn_is_one_display_then_updates_in_place(kernel):
     assert "completion" in final["text/plain"]  # the token counts when the turn ends
     # coalesced: fewer updates than the 11 text deltas
     assert len(updates) < 11
-    assert run.result == "Echo: one two three four five six seven eight nine ten"
+    assert run.result == '"Echo: one two three four five six seven eight nine ten"'
 
 
 def test_a_session_as_a_cells_value_shows_its_transcript(kernel):
@@ -75,10 +75,10 @@ def test_sessions_magic_lists_id_state_agent_turns_tokens(kernel):
 
 def test_sessions_off_makes_every_call_no_daemon_connected_and_on_restores(kernel):
     assert kernel.execute("%sessions off").content["status"] == "ok"
-    assert kernel.execute("select(2, cru.sessions.list())").result == "no daemon connected"
-    assert kernel.execute("select(2, cru.sessions.watch('x'))").result == "no daemon connected"
+    assert kernel.execute("select(2, cru.sessions.list())").result == '"no daemon connected"'
+    assert kernel.execute("select(2, cru.sessions.watch('x'))").result == '"no daemon connected"'
     assert kernel.execute("%sessions on").content["status"] == "ok"
-    assert kernel.execute("type(cru.sessions.list())").result == "table"
+    assert kernel.execute("type(cru.sessions.list())").result == '"table"'
 
 
 def test_an_interrupt_cancels_the_turn_and_the_view_says_cancelled(fresh_kernel: Kernel):
@@ -99,9 +99,9 @@ def test_an_interrupt_cancels_the_turn_and_the_view_says_cancelled(fresh_kernel:
     assert updates and "cancelled" in updates[-1]["content"]["data"]["text/plain"]
     # the kernel is usable, and the session took the cancellation (it can take a new message)
     state = k.execute("cru.sessions.get(s.id).state").result
-    assert state == "active"
+    assert state == '"active"'
     again = k.execute('cru.sessions.send_message(s.id, "again") return cru.sessions.watch(s.id)')
-    assert again.result == "Echo: again"
+    assert again.result == '"Echo: again"'
 
 
 def test_record_then_replay_through_the_magics_and_a_mismatch_names_session_and_message(
@@ -115,7 +115,7 @@ def test_record_then_replay_through_the_magics_and_a_mismatch_names_session_and_
     assert k.execute(f"%sessions replay {recording} 0").content["status"] == "ok"
     k.execute('p = cru.sessions.create({provider = "echo", delay = 0, replies = {"Live."}})')
     replayed = k.execute('cru.sessions.send_message(p.id, "hi") return cru.sessions.watch(p.id)').result
-    assert replayed == recorded == "Recorded."  # the recording answers, not the live agent
+    assert replayed == recorded == '"Recorded."'  # the recording answers, not the live agent
     k.execute('q = cru.sessions.create({provider = "echo"})')
     run = k.execute("%%session\nnot recorded")
     assert run.content["status"] == "error"
@@ -163,11 +163,11 @@ def test_sessions_connect_creates_sessions_in_a_daemon(fresh_kernel, tmp_path):
         )
         assert (
             k.execute('cru.sessions.send_message(r.id, "hi") return cru.sessions.watch(r.id)').result
-            == "daemon says: hi"
+            == '"daemon says: hi"'
         )
         assert "session.send_message" in [r["method"] for r in daemon.requests]
         assert k.execute("%sessions disconnect").content["status"] == "ok"
-        assert k.execute("cru.sessions.create({provider = 'echo'}).id:sub(1, 5)").result == "chat-"
+        assert k.execute("cru.sessions.create({provider = 'echo'}).id:sub(1, 5)").result == '"chat-"'
     finally:
         asyncio.run_coroutine_threadsafe(daemon.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

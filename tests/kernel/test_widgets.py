@@ -195,7 +195,7 @@ def test_a_button_click_runs_its_lua_callback_with_output_in_its_cell(kernel):
     text = stream_of(kernel, parent_of(run), "clicked\t2\tGo")
     assert "clicked\t1\tGo" in text
     assert kernel.execute("return clicks, go.clicks").result == "2\t2"
-    assert kernel.execute("tostring(go)").result == "[ Go ] button (2 clicks)"
+    assert kernel.execute("tostring(go)").result == '"[ Go ] button (2 clicks)"'
 
 
 def test_a_callback_may_wait_and_runs_while_a_cell_is_busy(kernel):
@@ -285,8 +285,8 @@ def test_bad_widget_arguments_are_clear_errors_at_the_callers_line(kernel, code,
 
 def test_widget_properties_read_and_write(kernel):
     kernel.execute("p = cru.widgets.button('one')\np.label = 'two'\np.disabled = true")
-    assert kernel.execute("return p.label, p.disabled, p.clicks, p.nothing").result == "two\ttrue\t0\tnil"
-    assert kernel.execute("tostring(p)").result == "[ two ] button (0 clicks, disabled)"
+    assert kernel.execute("return p.label, p.disabled, p.clicks, p.nothing").result == '"two"\ttrue\t0\tnil'
+    assert kernel.execute("tostring(p)").result == '"[ two ] button (0 clicks, disabled)"'
 
 
 def test_a_closed_widget_stops_running_callbacks(kernel):
@@ -297,7 +297,7 @@ def test_a_closed_widget_stops_running_callbacks(kernel):
     click(kernel, comm_id)
     listen(kernel, 0.3)
     assert "should not run" not in late_text(kernel, parent_of(run))
-    assert kernel.execute("tostring(gone)").result == "<closed widget>"
+    assert kernel.execute("tostring(gone)").result == '"<closed widget>"'
 
 
 def test_after_a_reset_old_widgets_go_inert_and_new_ones_work(fresh_kernel):
@@ -340,7 +340,7 @@ def test_a_session_widget_follows_the_conversation(kernel):
 
 
 def test_a_session_widget_of_an_unknown_session_is_an_error_value(kernel):
-    assert kernel.execute("return cru.sessions.widget('nope')").result == "nil\tSession not found: nope"
+    assert kernel.execute("return cru.sessions.widget('nope')").result == 'nil\t"Session not found: nope"'
     run = kernel.execute("cru.widgets.session({})")
     assert "bad argument #1 to 'widget' (string expected, got nil)" in run.content["evalue"]
 

@@ -75,12 +75,14 @@ async def test_display_publishes_one_output_per_value_and_returns_a_handle_for_e
     assert len(ids) == 3
 
 
-async def test_a_value_with_display_shows_its_bundle_with_a_pretty_text_fallback(lua):
+async def test_a_value_with_display_shows_its_bundle_with_the_text_of_its_html_as_fallback(lua):
     await lua.run("""
         local Card = {__display = function(c) return {["text/html"] = "<b>" .. c.title .. "</b>"} end}
         display(setmetatable({title = "hi"}, Card))
+        display(setmetatable({title = "hi"}, {__display = function() return {["image/png"] = "x"} end}))
     """)
-    assert lua.host.displays[0]["data"] == {"text/html": "<b>hi</b>", "text/plain": '{title = "hi"}'}
+    assert lua.host.displays[0]["data"] == {"text/html": "<b>hi</b>", "text/plain": "hi"}
+    assert lua.host.displays[1]["data"] == {"image/png": "x", "text/plain": '{title = "hi"}'}
 
 
 async def test_a_display_bundle_keeps_its_own_text_and_a_markdown_one_is_the_fallback(lua):
@@ -156,9 +158,9 @@ async def test_invalid_utf8_is_replaced_before_it_reaches_the_host(lua):
 @pytest.mark.parametrize(
     ("call", "data"),
     [
-        ("cru.display.html('<b>x</b>')", {"text/html": "<b>x</b>", "text/plain": "<HTML>"}),
+        ("cru.display.html('<b>x</b> &amp; y')", {"text/html": "<b>x</b> &amp; y", "text/plain": "x & y"}),
         ("cru.display.markdown('# Title')", {"text/markdown": "# Title", "text/plain": "# Title"}),
-        ("cru.display.svg('<svg/>')", {"image/svg+xml": "<svg/>", "text/plain": "<SVG>"}),
+        ("cru.display.svg('<svg/>')", {"image/svg+xml": "<svg/>", "text/plain": "[SVG image]"}),
         ("cru.display.text('just text')", {"text/plain": "just text"}),
         (
             "cru.display.json({b = 1, a = {true, cru.json.null}})",
@@ -185,7 +187,7 @@ async def test_image_sniffs_png_and_sends_it_base64_encoded(lua):
     (shown,) = lua.host.displays
     assert shown["data"] == {
         "image/png": base64.b64encode(PNG).decode(),
-        "text/plain": f"<image/png {len(PNG)} bytes>",
+        "text/plain": f"[PNG image, {len(PNG)} bytes]",
     }
     assert shown["metadata"] == {}
 
@@ -275,7 +277,7 @@ async def test_update_of_a_display_handle_takes_any_value_and_bundles_it_again(l
     assert [d["data"] for d in lua.host.displays] == [
         {"text/plain": "loading"},
         {"text/plain": "{done = true}"},
-        {"text/html": "<b>done</b>", "text/plain": "{}"},
+        {"text/html": "<b>done</b>", "text/plain": "done"},
     ]
     assert len({d["display_id"] for d in lua.host.displays}) == 1
 
@@ -336,7 +338,11 @@ async def test_no_values_give_no_result(lua):
     [
         ("return 1 + 1", "2"),
         ("return 7 / 7", "1.0"),
-        ("return 'raw\\nstring'", "raw\nstring"),
+        ("return '42'", '"42"'),
+        ("return 'say \"hi\"\\tnow'", '"say \\"hi\\"\\tnow"'),
+        ("return 'two\\nlines'", "[[\ntwo\nlines]]"),
+        ("return 'ends in ]]\\nor ]'", "[=[\nends in ]]\nor ]]=]"),
+        ("return 'bell\\a\\nline'", '"bell\\a\\nline"'),
         ("return nil", "nil"),
         ("return false", "false"),
         ("return {1, 'a', x = {y = 'z'}}", '{1, "a", x = {y = "z"}}'),
@@ -348,13 +354,26 @@ async def test_a_single_value_is_shown_as_its_pretty_text(lua, code, text):
 
 
 async def test_several_values_are_shown_together_separated_by_tabs(lua):
-    assert await result(lua, "return 1, 'two', nil, {3}") == ({"text/plain": "1\ttwo\tnil\t{3}"}, {})
+    assert await result(lua, "return 1, 'two', nil, {3}") == ({"text/plain": '1\t"two"\tnil\t{3}'}, {})
+
+
+async def test_a_string_of_several_lines_is_quoted_on_one_line_among_several_values(lua):
+    assert await result(lua, "return 'a\\nb', 1") == ({"text/plain": '"a\\nb"\t1'}, {})
+
+
+async def test_a_block_shown_for_a_string_reads_back_as_the_same_string(lua):
+    for text in ["a\nb", "]]\n]", "x]=]\n]]", "\nstarts with a newline\n", "tab\tand\nline"]:
+        lua.runtime.lua.globals()[b"probe"] = text.encode()
+        data, _ = await result(lua, "return probe")
+        shown = data["text/plain"]
+        assert shown.startswith("[") and "\n" in shown
+        assert await lua.eval(f"return {shown} == probe") is True
 
 
 async def test_several_values_are_separated_by_newlines_when_one_spans_lines(lua):
     code = "return 'x', {long = string.rep('a', 80)}"
     data, _ = await result(lua, code)
-    assert data["text/plain"] == 'x\n{\n  long = "' + "a" * 80 + '"\n}'
+    assert data["text/plain"] == '"x"\n{\n  long = "' + "a" * 80 + '"\n}'
 
 
 async def test_a_value_with_display_gives_a_rich_result_with_its_metadata(lua):
@@ -363,7 +382,7 @@ async def test_a_value_with_display_gives_a_rich_result_with_its_metadata(lua):
           return {["text/html"] = "<i>" .. t.n .. "</i>"}, {isolated = true}
         end})
     """
-    assert await result(lua, code) == ({"text/html": "<i>3</i>", "text/plain": "{n = 3}"}, {"isolated": True})
+    assert await result(lua, code) == ({"text/html": "<i>3</i>", "text/plain": "3"}, {"isolated": True})
 
 
 async def test_among_several_values_display_is_not_used(lua):
@@ -393,13 +412,13 @@ async def test_ilua_html_returns_a_displayable_without_publishing_and_display_sh
     assert lua.host.displays == []
     await lua.run('ilua.display.display(ilua.display.html("<b>hi</b>"))')
     (shown,) = lua.host.displays
-    assert shown["data"] == {"text/html": "<b>hi</b>", "text/plain": "<HTML>"}
+    assert shown["data"] == {"text/html": "<b>hi</b>", "text/plain": "hi"}
     assert shown["update"] is False
 
 
 async def test_an_ilua_displayable_as_the_last_value_is_a_rich_result(lua):
     assert await result(lua, "return ilua.display.html('<b>bold</b>')") == (
-        {"text/html": "<b>bold</b>", "text/plain": "<HTML>"},
+        {"text/html": "<b>bold</b>", "text/plain": "bold"},
         {},
     )
 
@@ -433,13 +452,13 @@ async def test_ilua_display_data_and_update_display_data_pair_on_a_transient_dis
     """)
     first, second = lua.host.displays
     assert first == {
-        "data": {"text/html": "<b>initial</b>", "text/plain": "<text/html>"},
+        "data": {"text/html": "<b>initial</b>", "text/plain": "initial"},
         "metadata": {},
         "display_id": "test_update",
         "update": False,
     }
     assert second == {
-        "data": {"text/html": "<b>updated</b>", "text/plain": "<text/html>"},
+        "data": {"text/html": "<b>updated</b>", "text/plain": "updated"},
         "metadata": {},
         "display_id": "test_update",
         "update": True,

@@ -16,6 +16,7 @@ local engine = ...
 local std = engine.std
 local type, next, rawget, rawlen, pcall, ipairs = std.type, std.next, std.rawget, std.rawlen, std.pcall,
   std.ipairs
+local rawequal = std.rawequal
 local tostring, setmetatable, mtype, huge = std.tostring, std.setmetatable, std.math.type, std.math.huge
 local getmetatable, getinfo, getlocal = std.debug.getmetatable, std.debug.getinfo, std.debug.getlocal
 local format, find, sub, gmatch, match, gsub = std.string.format, std.string.find, std.string.sub,
@@ -106,14 +107,50 @@ local function each_field(v, visit)
   end
 end
 
+local ROOTS = {"cru", "crucible"}
+
+-- Whether `t` is one of the values of table `of` (raw, at most MAX_KEYS looked at).
+local function holds(of, t)
+  local count, k, v = 0, next(of)
+  while k ~= nil and count < MAX_KEYS do
+    if rawequal(v, t) then return true end
+    count = count + 1
+    k, v = next(of, k)
+  end
+  return false
+end
+
+-- Whether table `t` is a module: a value of package.loaded (the standard libraries, what
+-- require returned), `cru`/`crucible`, or a table right under them (cru.json, cru.timer).
+local function is_module(t)
+  local package = rawget(G, "package")
+  local loaded = type(package) == "table" and rawget(package, "loaded")
+  if type(loaded) == "table" and holds(loaded, t) then return true end
+  for _, root in ipairs(ROOTS) do
+    local r = rawget(G, root)
+    if type(r) == "table" and (rawequal(r, t) or holds(r, t)) then return true end
+  end
+  return false
+end
+
+-- The kind of a completion, for the frontend's type badge.
+local function kind_of(value, methods)
+  if callable(value) then return methods and "method" or "function" end
+  if type(value) == "table" then return is_module(value) and "module" or "table" end
+  return "variable"
+end
+
 --- The names (identifier keys, through __index tables) of the value at `path` that start with
---- `prefix`, joined with "\n"; with `methods`, only callable ones.
+--- `prefix`, as lines "name\tkind" (kind: function, method, module, table or variable); with
+--- `methods`, only callable ones (kind method).
 function H.fields(base, path, prefix, methods)
   local found, v = H.resolve(base, path)
   if not found then return "" end
   local out, n = {}, #prefix
   each_field(v, function(k, value)
-    if sub(k, 1, n) == prefix and (not methods or callable(value)) then out[#out + 1] = k end
+    if sub(k, 1, n) == prefix and (not methods or callable(value)) then
+      out[#out + 1] = k .. "\t" .. kind_of(value, methods)
+    end
   end)
   return concat(out, "\n")
 end
@@ -402,6 +439,23 @@ function H.public_functions(roots)
   sort(root_names)
   for _, name in ipairs(root_names) do walk(name, roots[name], ".") end
   return paths, fns
+end
+
+--- Where the function at `path` from `base` lives under `cru`: the shortest of its public paths
+--- there (then the first in byte order), or nil. How help names a runtime function's module
+--- when it was reached another way (`local enc = cru.json.encode`).
+function H.public_path(base, path)
+  local found, v = H.resolve(base, path)
+  if not found or type(v) ~= "function" then return nil end
+  local cru = rawget(G, "cru")
+  if type(cru) ~= "table" then return nil end
+  local paths, fns = H.public_functions({cru = cru})
+  local best
+  for i = 1, #paths do
+    local p = paths[i]
+    if fns[i] == v and (best == nil or #p < #best or (#p == #best and p < best)) then best = p end
+  end
+  return best
 end
 
 return H

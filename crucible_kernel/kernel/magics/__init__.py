@@ -97,10 +97,13 @@ def print_text(kernel: CrucibleKernel, text: str) -> None:
 
 
 async def help_reply(kernel: CrucibleKernel, name: str, detail: int) -> Reply:
-    text = await kernel.help_text(name, detail)
-    if text is None:
-        return kernel.report_error("NotFound", f"no help found for {name!r}")
-    return {"status": "ok", "payload": [{"source": "page", "data": {"text/plain": text}, "start": 0}]}
+    """`?name`: the help in the pager. A name that names nothing is said so as plain output, as
+    IPython does, not as an error (which would stop "Run All")."""
+    data = await kernel.help_data(name, detail)
+    if data is None:
+        print_text(kernel, f"Object `{name}` not found.")
+        return dict(OK)
+    return {"status": "ok", "payload": [{"source": "page", "data": data, "start": 0}]}
 
 
 def _unknown(kernel: CrucibleKernel, name: str) -> Reply:

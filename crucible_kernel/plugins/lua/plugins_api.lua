@@ -1,5 +1,5 @@
 -- cru.plugins and cru.services: loading Crucible plugins into this Lua state, and the services
--- supervisor (ours: the daemon does this from its config; a notebook does it from a cell).
+-- supervisor. Crucible's daemon loads plugins from its config; a notebook loads them from a cell.
 --
 -- Failures the plugin or the service causes are returned, Lua style: `nil, message` (with
 -- Crucible's wording and the Lua traceback); bad arguments raise.

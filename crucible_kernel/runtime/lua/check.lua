@@ -1,4 +1,4 @@
--- cru.check: argument validation for plugin functions (reference §3.12).
+-- cru.check: argument validation for plugin functions.
 --
 -- Each validator returns nothing when the value is acceptable and raises otherwise.
 -- `opts.optional = true` accepts nil (and only nil). The error levels are the reference's, and

@@ -1,4 +1,4 @@
--- cru.config and crucible.config: two different stores (reference §3.16).
+-- cru.config and crucible.config: two different stores.
 --
 -- cru.config is the app config store: the top-level keys of Crucible's config, which
 -- `cru.config.set{...}` overrides key by key. Values are held as JSON, so get() returns a copy.

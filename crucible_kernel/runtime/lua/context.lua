@@ -1,4 +1,4 @@
--- cru.context (also crucible.context): a session's conversation context (reference §3.16).
+-- cru.context (also crucible.context): a session's conversation context.
 --
 -- The daemon-backed functions (usage, compact, messages, remove) answer (nil, "no daemon
 -- connected") without a Crucible daemon. estimate_tokens is pure and always works; attach and

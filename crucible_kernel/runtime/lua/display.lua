@@ -5,6 +5,7 @@
 -- and the natives of display.py:
 --   publish(display_id, update, metadata_json, mime, data, kind, mime, data, kind, ...)
 --   new_id() -> a fresh display id;  clear(wait)
+--   html_text(html), svg_text(svg), image_text(mime, data) -> the text/plain of rich output
 -- A bundle travels to Python as (mime, data, kind) triples: TEXT data is a string, JSON data a
 -- JSON text, BASE64 data raw bytes that Python encodes. Metadata travels as JSON text.
 --
@@ -15,6 +16,7 @@
 local engine, native = ...
 local pretty, publish, new_id, clear = native.pretty, native.publish, native.new_id, native.clear
 local json_encode, json_decode = native.json_encode, native.json_decode
+local html_text, svg_text, image_text = native.html_text, native.svg_text, native.image_text
 local raise, bad_argument = engine.raise, engine.bad_argument
 local show = pretty.show
 
@@ -83,10 +85,13 @@ local function metadata_json(meta, who)
   return text
 end
 
--- The text/plain of a raw bundle that has none: its markdown source, else its mime types.
+-- The text/plain of a raw bundle that has none: its markdown source, else the text of its HTML,
+-- else its mime types.
 local function raw_plain(bundle)
   local md = rawget(bundle, "text/markdown")
   if type(md) == "string" then return md end
+  local html = rawget(bundle, "text/html")
+  if type(html) == "string" then return html_text(html) end
   local mimes = {}
   for k in next, bundle do mimes[#mimes + 1] = k end
   sort(mimes)
@@ -118,8 +123,9 @@ local function bundle_of(v)
   local items = {}
   local n = put_bundle(items, 0, bundle, "__display")
   if rawget(bundle, "text/plain") == nil then
-    local md = rawget(bundle, "text/markdown")
-    n = put(items, n, "text/plain", type(md) == "string" and md or show(v), "__display")
+    local md, html = rawget(bundle, "text/markdown"), rawget(bundle, "text/html")
+    local text = type(md) == "string" and md or type(html) == "string" and html_text(html) or show(v)
+    n = put(items, n, "text/plain", text, "__display")
   end
   return items, n, meta
 end
@@ -163,7 +169,7 @@ end
 
 function BUILD.html(fname, s)
   check_string(fname, s)
-  return {"text/html", s, TEXT, "text/plain", "<HTML>", TEXT}, 6
+  return {"text/html", s, TEXT, "text/plain", html_text(s), TEXT}, 6
 end
 
 function BUILD.markdown(fname, s)
@@ -173,7 +179,7 @@ end
 
 function BUILD.svg(fname, s)
   check_string(fname, s)
-  return {"image/svg+xml", s, TEXT, "text/plain", "<SVG>", TEXT}, 6
+  return {"image/svg+xml", s, TEXT, "text/plain", svg_text(s), TEXT}, 6
 end
 
 function BUILD.text(fname, s)
@@ -219,7 +225,7 @@ function BUILD.image(fname, data, opts)
   end
   local meta
   if width or height then meta = {[mime] = {width = width, height = height}} end
-  return {mime, data, BASE64, "text/plain", format("<%s %d bytes>", mime, #data), TEXT}, 6, meta
+  return {mime, data, BASE64, "text/plain", image_text(mime, data), TEXT}, 6, meta
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -313,7 +319,8 @@ end
 
 local D = {} -- cru.display
 
---- Shows HTML and returns its handle.
+--- Shows HTML and returns its handle; its text (tables as aligned rows) is the text/plain
+--- fallback that terminals show.
 ---@param html string
 ---@return DisplayHandle
 function D.html(html)
@@ -426,7 +433,7 @@ end
 ---@return table
 function I.html(html)
   check_string("html", html)
-  return displayable("text/html", html, "<HTML>")
+  return displayable("text/html", html, html_text(html))
 end
 
 --- Returns a displayable plain-text object.
@@ -485,14 +492,15 @@ M.ilua = {display = I}
 --- The execute_result of a cell's values: nothing when there is nothing to show (no values,
 --- or only display handles), else the metadata JSON (or nil) and (mime, data, kind) triples.
 --- One value with __display shows its bundle; otherwise every value as text, tab-separated
---- (newline-separated when one spans lines), strings as they are.
+--- (newline-separated when one spans lines), strings quoted as Lua writes them (a lone string
+--- of several lines as a [[...]] block).
 ---@param ... any
 function M.result(...)
   local n = select("#", ...)
   if n == 1 then
     local v = ...
     local tv = type(v)
-    if tv == "string" then return nil, "text/plain", v, TEXT end
+    if tv == "string" then return nil, "text/plain", pretty.result(v, true), TEXT end
     if tv == "number" or tv == "boolean" or tv == "nil" then return nil, "text/plain", tostring(v), TEXT end
     if handles[v] then return end
     if display_hook(v) then
@@ -513,11 +521,25 @@ function M.result(...)
   if m == 1 then return M.result(kept[1]) end
   local parts, multiline = {}, false
   for i = 1, m do
-    local s = show(kept[i])
+    local s = pretty.result(kept[i])
     parts[i] = s
     if not multiline and find(s, "\n", 1, true) then multiline = true end
   end
   return nil, "text/plain", concat(parts, multiline and "\n" or "\t", 1, m), TEXT
+end
+
+--- The pretty text of an error value that is a table without __tostring (Lua would report it as
+--- `table: 0x...`), and whether the failed task reported its `message` field instead; nil for
+--- any other value. Called by display.py.
+---@param e any
+---@return string? text
+---@return boolean? has_message
+function M.error_value(e)
+  if type(e) ~= "table" then return nil end
+  local mt = getmetatable(e)
+  if mt ~= nil and rawget(mt, "__tostring") ~= nil then return nil end
+  local m = rawget(e, "message")
+  return show(e), type(m) == "string" or type(m) == "number"
 end
 
 return M

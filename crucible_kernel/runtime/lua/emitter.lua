@@ -1,4 +1,4 @@
--- cru.emitter: a minimal event emitter (reference §3.11).
+-- cru.emitter: a minimal event emitter.
 --
 -- Pure Lua so that handlers may yield. Each event has a list of handlers; a handler's id is its
 -- index in that list (ids start at 1 per event). Removing a handler writes `false` into its slot,
@@ -146,7 +146,7 @@ function Emitter:emit(event, ...)
   fire(self, "emitter:emit", event, ...)
 end
 
---- Same as `emit` (synchronous too, as in the reference); failures are reported with the context
+--- Same as `emit` (synchronous too, as in Crucible); failures are reported with the context
 --- "emitter:emit_async('<event>')".
 ---@async
 ---@param event any the event name

@@ -1,4 +1,4 @@
--- cru.fs (also the global `fs` and crucible.fs): synchronous file-system calls (reference §3.16).
+-- cru.fs (also the global `fs` and crucible.fs): synchronous file-system calls.
 --
 -- Every function returns at once (none waits on the loop), so they work from any code, a
 -- coroutine or not. Failures raise, naming the OS error and the path:

@@ -1,5 +1,5 @@
--- cru.graph (also the global `graph` and crucible.graph): links between notes held in a table
--- (reference §3.16). Pure functions over a graph you build; they need no daemon.
+-- cru.graph (also the global `graph` and crucible.graph): links between notes held in a table.
+-- Pure functions over a graph you build; they need no daemon.
 --
 --   local g = {notes = {
 --     {title = "Index", path = "Index.md", links = {"Project A"}},

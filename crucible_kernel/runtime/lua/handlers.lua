@@ -1,4 +1,4 @@
--- crucible.on (also cru.on): runtime hooks by event name (reference §3.16).
+-- crucible.on (also cru.on): runtime hooks by event name.
 --
 --   crucible.on("pre_tool_call", {pattern = "bash", priority = 50}, function(ctx, event) ... end)
 --   crucible.on("note:created", function(ctx, event) ... end)

@@ -1,4 +1,4 @@
--- cru.health: the report builder of a plugin's health.lua (reference §3.15), after Neovim's
+-- cru.health: the report builder of a plugin's health.lua, after Neovim's
 -- vim.health.
 --
 -- A plugin's health.lua returns {check = function() ... end}; the check starts a report, adds

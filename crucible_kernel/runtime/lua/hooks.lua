@@ -1,5 +1,4 @@
--- crucible.on_session_start / crucible.on_session_end: session lifecycle hooks
--- (reference §3.16).
+-- crucible.on_session_start / crucible.on_session_end: session lifecycle hooks.
 --
 -- The session service calls every start hook when a session is created and every end hook
 -- when it ends, each with the session, one after the other, each in a task of its own (so a

@@ -1,4 +1,4 @@
--- cru.http (also the global `http` and crucible.http): an HTTP client (reference §3.6).
+-- cru.http (also the global `http` and crucible.http): an HTTP client.
 --
 -- Every function sends one request and returns a response table; a network failure never raises,
 -- it returns {status = 0, ok = false, body = "", headers = {}, error = <message>}. The options

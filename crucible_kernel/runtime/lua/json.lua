@@ -1,4 +1,4 @@
--- cru.json: encode, decode, array, null (reference §3.2).
+-- cru.json: encode, decode, array, null.
 --
 -- The reference is serde_json driven through mlua; this is a pure-Lua port of what it does, so
 -- that no value has to cross into Python (lupa charges ~200 ns per crossing, which would cost

@@ -1,4 +1,4 @@
--- cru.kiln (also crucible.kiln): the notes of the open kiln (reference §3.16).
+-- cru.kiln (also crucible.kiln): the notes of the open kiln.
 --
 -- Without a Crucible daemon no kiln is open, so these are the reference's stubs: lists are
 -- empty, `get` finds nothing and `cru.kiln.active` is nil. Arguments are still checked, so a

@@ -1,4 +1,4 @@
--- cru.log: a callable table with `levels` (reference §3.1). Output goes to the host's log.
+-- cru.log: a callable table with `levels`. Output goes to the host's log.
 
 local engine, native = ...
 local emit, raise = native.log, engine.raise

@@ -1,4 +1,4 @@
--- crucible.notify / crucible.notify_once: tell the user something (reference §3.16).
+-- crucible.notify / crucible.notify_once: tell the user something.
 --
 -- `level` is one of crucible.log.levels (TRACE 0 ... ERROR 4; default INFO): WARN and ERROR make
 -- a warning, anything else a plain notification. With `opts.progress = {current = n,

@@ -1,5 +1,5 @@
--- cru.oq (also the global `oq` and crucible.oq): JSON, YAML, TOML and TOON, and jq queries
--- (reference §3.3). Daemon VM only, as in the reference.
+-- cru.oq (also the global `oq` and crucible.oq): JSON, YAML, TOML and TOON, and jq queries.
+-- Daemon VM only, as in Crucible.
 --
 -- Values cross to the Python natives as JSON text written by cru.json.encode, which applies the
 -- reference's conversion rules (arrays, objects, null, errors for functions and cycles), and
@@ -68,7 +68,7 @@ function M.parse_as(text, format)
   return parse_as(s, format_arg(2, "parse_as", format))
 end
 
---- Guesses the format of `text`: "json", "yaml", "toml" or "toon" (the reference's heuristics:
+--- Guesses the format of `text`: "json", "yaml", "toml" or "toon" (Crucible's heuristics:
 --- a first line `[section]` is TOML, `{`/`[` JSON, then TOML sections or `key = value` lines,
 --- then YAML markers, then `key: value` lines as TOON, else JSON).
 ---@param text string

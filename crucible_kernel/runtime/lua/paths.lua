@@ -1,5 +1,4 @@
--- cru.paths (also the global `paths` and crucible.paths): Crucible's standard paths
--- (reference §3.16).
+-- cru.paths (also the global `paths` and crucible.paths): Crucible's standard paths.
 --
 -- kiln(), workspace() and session() raise until their path is configured: from the environment
 -- (CRUCIBLE_KILN, CRUCIBLE_WORKSPACE, CRUCIBLE_SESSION, read when the kernel starts) or with the

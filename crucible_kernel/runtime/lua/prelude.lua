@@ -461,7 +461,7 @@ function engine.bad_argument(n, fname, expected, got)
 end
 
 ---------------------------------------------------------------------------------------------------
--- Argument conversion as mlua does it (reference §1.3), and byte-order string comparison; shared
+-- Argument conversion as mlua does it, and byte-order string comparison; shared
 -- by the modules.
 
 --- A string parameter: strings as they are, numbers through tostring, anything else nil.
@@ -603,8 +603,18 @@ local tasks = {}    -- id -> coroutine
 local pending = {}  -- id -> packed arguments for the first resume
 local next_id = 0
 
+-- The text a failed task reports for its error value: a string as it is; a table without
+-- __tostring by its `message` field when it has one (read raw: reporting runs no user code);
+-- anything else through tostring.
 local function message_of(e)
   if type(e) == "string" then return e end
+  if type(e) == "table" then
+    local mt = raw_getmetatable(e)
+    local m = rawget(e, "message")
+    if (mt == nil or rawget(mt, "__tostring") == nil) and (type(m) == "string" or type(m) == "number") then
+      return m .. ""
+    end
+  end
   local ok, s = raw_pcall(tostring, e)
   if ok and type(s) == "string" then return s end
   return ("(error object is a %s value)"):format(type(e))

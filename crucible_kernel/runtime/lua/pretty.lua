@@ -302,8 +302,41 @@ function M.format(value, opts)
   return render_table(value, 1, width, st)
 end
 
---- Formats a value for a cell result or display(): a top-level string as it is, the rest as
---- M.format with the default options.
+-- A string of several lines as a long-bracket block, `[[` and a newline (which Lua skips) before
+-- it, so it reads as the text it is and is still the Lua literal of that string; nil when it
+-- holds control characters other than newlines and tabs (those read better as escapes).
+local function block(s)
+  if find((gsub(s, "[\n\t]", "")), "%c") then return nil end
+  local level = 0
+  while true do
+    local close = "]" .. rep("=", level) .. "]"
+    -- the closing bracket must first appear where it is put, not inside (or at the end of) s
+    if find(s .. close, close, 1, true) == #s + 1 then
+      local eq = rep("=", level)
+      return "[" .. eq .. "[\n" .. s .. close
+    end
+    level = level + 1
+  end
+end
+
+--- Formats a cell's result: a string quoted, as Lua would write it (one of several lines as a
+--- `[[...]]` block when `multiline` allows it), anything else as M.show does.
+---@param value any
+---@param multiline? boolean
+---@return string
+function M.result(value, multiline)
+  if type(value) == "string" then
+    if multiline and find(value, "\n", 1, true) then
+      local text = block(value)
+      if text then return text end
+    end
+    return quote(value)
+  end
+  return M.show(value)
+end
+
+--- Formats a value for display(): a top-level string as it is, the rest as M.format with the
+--- default options.
 ---@param value any
 ---@return string
 function M.show(value)

@@ -1,5 +1,5 @@
 -- crucible.publish / crucible.options: what a plugin states about itself, for whoever shows
--- plugins (reference §3.16).
+-- plugins.
 --
 --   crucible.publish("isolation", {available = true, profiles = {"rust", "node"}})
 --   crucible.options{

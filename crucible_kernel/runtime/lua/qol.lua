@@ -1,5 +1,7 @@
--- Small helpers (reference §3.15): cru.fmt, cru.inspect (also the global `inspect`, set by
--- modules.py), cru.tbl_deep_extend, cru.tbl_get and cru.errors.
+-- Small helpers: cru.fmt, cru.inspect (also the global `inspect`), cru.tbl_deep_extend,
+-- cru.tbl_get and cru.errors.
+--
+-- The global `inspect` is set by modules.py.
 --
 -- cru.errors is the daemon/test VM's: the error log lives in the reference's plugin manager, so
 -- here `_capture` records nothing and `recent` is always empty. `cru.on_error` is reserved and
@@ -126,7 +128,7 @@ end
 
 local errors = {}
 
---- Records a plugin error (a no-op here, as in the reference's daemon and test VMs).
+--- Records a plugin error (a no-op here, as in Crucible's daemon and test VMs).
 ---@param plugin string
 ---@param error string
 ---@param context string

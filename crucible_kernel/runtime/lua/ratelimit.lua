@@ -1,4 +1,4 @@
--- cru.ratelimit: token buckets (reference §3.9).
+-- cru.ratelimit: token buckets.
 --
 -- Refill is continuous: tokens = min(capacity, tokens + elapsed / interval) on every operation.
 -- The bucket starts full. acquire() sleeps on the engine's clock (not cru.timer.sleep, which

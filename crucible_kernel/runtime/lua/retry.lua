@@ -1,4 +1,4 @@
--- cru.retry: call a function again, with exponential backoff, until it succeeds (reference §3.10).
+-- cru.retry: call a function again, with exponential backoff, until it succeeds.
 --
 -- Pure Lua so that the retried function may yield (sleep, HTTP, ...): Lua 5.4's pcall is
 -- yieldable, a Python frame is not. `pcall` is the prelude's, so an interrupt or a cancellation

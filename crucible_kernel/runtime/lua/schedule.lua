@@ -1,4 +1,4 @@
--- cru.schedule: run a function every N seconds (reference §3.16).
+-- cru.schedule: run a function every N seconds.
 --
 -- cru.schedule is a callable table: cru.schedule(spec, fn) starts a schedule and returns its
 -- handle, cru.schedule.cancel(handle) stops it. `spec` is a number of seconds, or a table with

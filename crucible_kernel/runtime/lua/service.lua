@@ -1,7 +1,7 @@
--- cru.service: supervised services (reference §3.13).
+-- cru.service: supervised services.
 --
 -- `define(spec)` validates a service, resolves its config, records it in the registry and returns
--- `{desc = ..., fn = ...}`, the shape of an entry of a plugin's `services` table (§3.14). The `fn`
+-- `{desc = ..., fn = ...}`, the shape of an entry of a plugin's `services` table. The `fn`
 -- runs `spec.start` under `cru.retry` with the spec's restart policy and never raises.
 --
 -- `cru.check`, `cru.retry`, `cru.log`, `crucible.config` and `os.getenv` are looked up through the

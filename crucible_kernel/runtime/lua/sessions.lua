@@ -1,4 +1,5 @@
--- cru.sessions without a session service: the reference's stub convention.
+-- cru.sessions without a session service: every call returns (nil, "no daemon connected"), as
+-- in Crucible without a daemon.
 --
 -- Each of the 28 functions converts its arguments as the real one does (so a bad argument still
 -- raises) and returns (nil, "no daemon connected"), exactly what a plugin sees in a Crucible

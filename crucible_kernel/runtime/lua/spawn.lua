@@ -1,4 +1,4 @@
--- cru.spawn(fn, ...): run `fn` as an independent task (reference §3.5).
+-- cru.spawn(fn, ...): run `fn` as an independent task.
 --
 -- The reference returns nothing; returning a handle breaks no plugin and lets a notebook wait for
 -- or cancel what it started: h:wait(), h:cancel(), h:status(), h:done(), h:id().
@@ -23,7 +23,7 @@ local function id_of(h, method)
 end
 
 --- Runs `fn(...)` as an independent task, concurrently with the caller, and returns a handle
---- to it (the reference returns nothing). An error in the task is logged as a warning.
+--- to it (Crucible's returns nothing). An error in the task is logged as a warning.
 ---@param fn function the task's body
 ---@param ... any its arguments
 ---@return Task handle with :wait(), :cancel(), :status(), :done() and :id()

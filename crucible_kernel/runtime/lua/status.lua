@@ -1,5 +1,4 @@
--- crucible.set_status / crucible.clear_status: a plugin's durable line about a session
--- (reference §3.16).
+-- crucible.set_status / crucible.clear_status: a plugin's durable line about a session.
 --
 -- A slot is named by the session and a key; setting it again replaces the text. A notebook
 -- shows every change in the output of the cell that made it.

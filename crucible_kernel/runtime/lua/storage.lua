@@ -1,5 +1,5 @@
 -- cru.storage (also crucible.storage): a plugin's key-value properties on entities, kept in
--- the kiln's store (reference §3.16).
+-- the kiln's store.
 --
 -- Without a Crucible daemon there is no store: set does nothing, get finds nothing, list and
 -- find are empty and delete deletes nothing. Use cru.fs with cru.paths.state(plugin) to keep

@@ -1,4 +1,4 @@
--- test_mocks (reference §5.3): in-memory stand-ins for the daemon's modules, for plugin suites.
+-- test_mocks: in-memory stand-ins for the daemon's modules, for plugin suites.
 --
 -- `test_mocks.setup(overrides?)` rebuilds the fixtures from their defaults, merges `overrides`
 -- one level deep per module, forgets the recorded calls and installs the mocks as cru.kiln,

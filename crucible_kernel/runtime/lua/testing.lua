@@ -1,4 +1,4 @@
--- The plugin test API (reference §5.2): busted-style globals `describe`, `it`, `pending`,
+-- The plugin test API: busted-style globals `describe`, `it`, `pending`,
 -- `before_each`, `after_each`, `run_tests`, and `assert` replaced by a callable table of checks.
 --
 -- Pure Lua, so test bodies and hooks may yield when they run inside a task (a cell). The runner

@@ -1,4 +1,4 @@
--- cru.timer: sleep, timeout, clock (reference §3.4).
+-- cru.timer: sleep, timeout, clock.
 
 local engine, native = ...
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument

@@ -1,4 +1,4 @@
--- cru.tools (also crucible.tools): call the agent's tools from a plugin (reference §3.16).
+-- cru.tools (also crucible.tools): call the agent's tools from a plugin.
 --
 -- Every function answers (result, nil) or (nil, error). Without a Crucible daemon there are no
 -- agent tools, so each answers (nil, "no daemon connected") once its arguments check out.

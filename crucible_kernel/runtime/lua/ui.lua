@@ -1,5 +1,5 @@
--- cru.ui (also crucible.ui): ask the user something through Crucible's clients (reference
--- §3.16): ask, ask_batch, edit, show, permission, popup, panel, each (session_id, opts) ->
+-- cru.ui (also crucible.ui): ask the user something through Crucible's clients:
+-- ask, ask_batch, edit, show, permission, popup, panel, each (session_id, opts) ->
 -- (response, nil) or (nil, error). A response {kind = "cancelled"} is a successful answer
 -- nobody gave.
 --

@@ -1,4 +1,4 @@
--- cru.ws: a WebSocket client (reference §3.7).
+-- cru.ws: a WebSocket client.
 --
 -- cru.ws.connect returns a connection userdata whose methods work as `ws:send(x)` and as
 -- `ws.send(ws, x)` (the Discord gateway calls `pcall(ws.receive, ws, t)`). The Python side of a

@@ -1,4 +1,4 @@
--- cru.sessions on a session service (reference §3.8 and the API contract's cru.sessions).
+-- cru.sessions on a session service: agent sessions, as Crucible's daemon offers them to plugins.
 --
 -- Every function converts its arguments as the reference does (a bad argument raises), then
 -- awaits a native of sessions/binding.py, which returns (result, nil) or (nil, message) with the
@@ -136,8 +136,8 @@ function M.list()
   return list, nil
 end
 
---- Configures the session's agent; returns true. Takes the contract's {model, system_prompt}
---- or the reference's fuller shape (agent_type, provider, model, system_prompt, endpoint,
+--- Configures the session's agent; returns true. Takes the documented {model, system_prompt}
+--- or the fuller shape of Crucible's daemon (agent_type, provider, model, system_prompt, endpoint,
 --- temperature, max_tokens, ...); what is missing comes from the default agent. Providers:
 --- "echo" (offline, scriptable: delay, replies, completions) and OpenAI-compatible ones
 --- ("openai", "ollama", "llamacpp", "vllm": endpoint, model, api_key_env).
@@ -152,7 +152,7 @@ function M.configure_agent(session_id, config)
 end
 
 --- Sends a user message and returns its message id at once; the turn streams as events
---- (subscribe first). Turns are non-interactive, as plugin turns are in the reference (a
+--- (subscribe first). Turns are non-interactive, as plugin turns are in Crucible (a
 --- permission request is denied), unless opts.interactive is true.
 ---@async
 ---@param session_id string
@@ -413,7 +413,7 @@ end
 
 local VALIDATION_TYPES = {none = true, json = true, regex = true, lua = true}
 
---- Not supported by this session service: checks `spec` as the reference does, then returns
+--- Not supported by this session service: checks `spec` as Crucible does, then returns
 --- (nil, message).
 ---@async
 ---@param session_id string
