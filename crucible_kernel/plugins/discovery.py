@@ -105,7 +105,7 @@ def discover(paths: Iterable[tuple[Path, str]] | None = None) -> Discovery:
 def candidate_at(path: str | os.PathLike[str]) -> Candidate:
     """The plugin at `path` (a folder or a `.lua`/`.fnl` file). Raises PluginNotFound, or
     ManifestError for a folder whose manifest is invalid."""
-    target = Path(path).expanduser().absolute()
+    target = Path(os.path.normpath(Path(path).expanduser().absolute()))  # no "notebooks/../" in names
     if not target.exists():
         raise PluginNotFound(f"Plugin not found: {path} (no such file or folder)")
     candidate = _candidate(target, "given", target.parent)

@@ -94,7 +94,7 @@ def test_services_shows_the_panel_and_every_display_shares_its_model(fresh_kerne
     run = k.execute("%services")
     assert run.content["status"] == "ok"
     data = view_of(run)
-    assert data["text/plain"].startswith("Services: none yet.")
+    assert data["text/plain"].startswith("Services: none.")
     state = opened_state(run, data[VIEW]["model_id"])
     assert state["services"] == [] and state["_model_module"] == "anywidget"
     again = k.execute("display(cru.services)\ncru.services")
@@ -161,7 +161,7 @@ def test_stop_and_restart_clicks_run_and_the_panel_says_what_they_did(fresh_kern
     click(k, panel.id, {"action": "stop", "service": "heart"})
     state = panel.wait(lambda s: "stopped heart" in s["notice"])
     assert row(state, "heart")["state"] == "stopped"
-    assert k.execute("return cru.services.list()[1].state").result == "stopped"
+    assert k.execute("return cru.services.list()[1].state").result == '"stopped"'
     click(k, panel.id, {"action": "restart", "service": "heart"})
     panel.wait(lambda s: "restarted heart" in s["notice"])
     state = panel.wait(lambda s: row(s, "heart")["state"] == "running")
@@ -219,7 +219,7 @@ def test_after_a_reset_the_old_panel_ends_and_a_new_one_follows_the_new_state(fr
     old.wait(lambda s: s["ended"] is True, k.execute("%reset"))
     new = k.execute("%services")
     assert model_id(new) != old.id
-    assert view_of(new)["text/plain"].startswith("Services: none yet.")
+    assert view_of(new)["text/plain"].startswith("Services: none.")
 
 
 # Plugin cards ---------------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_a_loaded_plugin_as_a_cells_value_is_its_card(fresh_kernel, cardy):
     # The table is still the plugin's description; list() entries and %plugin show share the card.
     assert (
         k.execute("return p.version, p.tools[1], cru.json.encode(p.services)").result
-        == '1.0.0\tgreet\t["beat"]'
+        == '"1.0.0"\t"greet"\t"[\\"beat\\"]"'
     )
     listed = k.execute("cru.plugins.list()[1]")
     show = k.execute("%plugin show cardy")
@@ -268,7 +268,7 @@ def test_the_cards_reload_button_reloads_the_plugin_and_the_card_follows(fresh_k
     card.wait(lambda s: "reloaded cardy" in s["notice"])
     state = card.wait(lambda s: s["plugin"]["version"] == "1.1.0" and service_state(s) == "running")
     assert [t["name"] for t in state["plugin"]["tools"]] == ["greet", "wave"]
-    assert k.execute("cru.plugins.tool('wave', {})").result == "wave"
+    assert k.execute("cru.plugins.tool('wave', {})").result == '"wave"'
     # What the plugin printed while it reloaded went to the cell that showed the card.
     assert run.stream() == "cardy set up\n"
     assert stream_of(k, parent_of(run), "cardy set up") == "cardy set up\n"  # late, from the reload

@@ -248,7 +248,7 @@ def test_reset_stops_everything(fresh_kernel, plugin_dir):
     try:
         ok(cell(fresh_kernel, f"%plugin load {plugin_dir / 'clock'}"))
         ok(cell(fresh_kernel, "%reset"))
-        assert shown(ok(cell(fresh_kernel, "%services"))).startswith("Services: none yet.")
+        assert shown(ok(cell(fresh_kernel, "%services"))).startswith("Services: none.")
         assert ok(cell(fresh_kernel, "%plugin list")).stream().startswith("No plugins loaded.")
         assert value(fresh_kernel, "clock_ticks") == "nil"
     finally:

@@ -121,7 +121,7 @@ def services_text(rows: list[dict[str, Any]], now: float) -> str:
     """The panel as plain text: a table of the services, then their last lines of output."""
     if not rows:
         return (
-            "Services: none yet. A plugin's services start when it loads; cru.services.start(name) "
+            "Services: none. A plugin's services start when it loads; cru.services.start(name) "
             "runs a cru.service."
         )
     table = [("SERVICE", "KIND", "STATE", "RESTARTS", "UP", "LAST ERROR")]
