@@ -11,8 +11,9 @@ each code cell shows now with what is stored, after the same normalisation on bo
 - consecutive stream outputs of one name are joined: where the text was cut into messages
   depends on timing, not on what was printed;
 - SANITIZERS replace what truly differs between runs: addresses (`table: 0x...`), durations,
-  task ids, session ids, timestamps, ports, the token count of a refilling rate limiter, and
-  the column padding that follows from those.
+  task ids, session ids, timestamps, ports, process ids, where the checkout and temporary
+  folders are, clock readings in widget state, the token count of a refilling rate limiter,
+  and the column padding that follows from those.
 
 Anything else that differs is a change, shown as a unified diff of the cell's text.
 """
@@ -42,6 +43,15 @@ SANITIZERS: list[tuple[str, re.Pattern[str], str]] = [
     ),
     ("session ids", re.compile(r"\b[a-z]+-\d{4}-\d\d-\d\dT\d{4}-[0-9a-f]{6}\b"), "<session>"),
     ("ports", re.compile(r"\b(127\.0\.0\.1|localhost|\[::1\]):\d+"), r"\1:<port>"),
+    ("ports a server reports", re.compile(r"\b(listening on) \d+\b"), r"\1 <port>"),
+    ("process ids", re.compile(r"\bpid \d+\b"), "pid <pid>"),
+    ("the checkout's folder", re.compile(r"(?<![\w.])/[^\s'\"]*?(?=/(notebooks|plugins)/)"), "<checkout>"),
+    ("temporary folders", re.compile(r"(?<![\w.])/tmp/tmp[\w.-]+"), "<tmp>"),
+    (
+        "clock readings in widget state",
+        re.compile(r"(\"(clock|started_at|state_since)\": )\d+(\.\d+)?"),
+        r"\1<t>",
+    ),
     ("durations", re.compile(r"(?<![\w.])\d+(\.\d+)?(e-?\d+)? ?(s|ms|µs|us|ns)\b"), "<time>"),
     ("task ids", re.compile(r"\b([Tt]ask #?)\d+\b"), r"\1<id>"),
     ("task ids in %tasks", re.compile(r"^\d+(?=  +[a-z]+  +[a-z]+\b)"), "<id>"),  # ID  KIND  STATE
