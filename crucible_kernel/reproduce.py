@@ -46,7 +46,8 @@ SANITIZERS: list[tuple[str, re.Pattern[str], str]] = [
     ("ports a server reports", re.compile(r"\b(listening on) \d+\b"), r"\1 <port>"),
     ("process ids", re.compile(r"\bpid \d+\b"), "pid <pid>"),
     ("the checkout's folder", re.compile(r"(?<![\w.])/[^\s'\"]*?(?=/(notebooks|plugins)/)"), "<checkout>"),
-    ("temporary folders", re.compile(r"(?<![\w.])/tmp/tmp[\w.-]+"), "<tmp>"),
+    # mktemp's tmp.XXXXXXXXXX and Python's tmpXXXXXXXX, wherever TMPDIR points
+    ("temporary folders", re.compile(r"(?<![\w.])(/[\w.-]+)*?/tmp\.?\w{6,}\b"), "<tmp>"),
     (
         "clock readings in widget state",
         re.compile(r"(\"(clock|started_at|state_since)\": )\d+(\.\d+)?"),

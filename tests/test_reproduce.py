@@ -29,6 +29,11 @@ from crucible_kernel.reproduce import cell_text, compare, sanitize
         ('  "tokens": 0.0149,', '  "tokens": <n>,'),
         ("ID   KIND   STATE", "ID  KIND  STATE"),
         ("\x1b[0;31mred\x1b[0m   ", "red"),
+        ("server listening on 40121, pid 5521", "server listening on <port>, pid <pid>"),
+        ("Loaded /check/work/main/plugins/kit/init.lua", "Loaded <checkout>/plugins/kit/init.lua"),
+        ("(/tmp/tmp.1v1ITYTtOo/textkit)", "(<tmp>/textkit)"),
+        ("path = /var/ci/tmp/tmpk2_x9aqz/report.txt", "path = <tmp>/report.txt"),
+        ('"clock": 1796050045.6858444,', '"clock": <t>,'),
     ],
 )
 def test_what_varies_between_runs_is_replaced(text, clean):
@@ -43,6 +48,7 @@ def test_what_varies_between_runs_is_replaced(text, clean):
         "version 0.3.0",
         "{1, 2, x = 3}",
         "  indented",
+        "/tmp/notes.txt",
     ],
 )
 def test_what_does_not_vary_is_left_alone(text):
