@@ -3,7 +3,7 @@
 Every message is parented to the request that was current when the Lua code ran. asyncio tasks
 copy ipykernel's parent ContextVar when they are created, so the output of a task spawned by a
 cell stays with that cell after it has finished (JupyterLab shows it there while the page is
-open; see DESIGN.md, Background output).
+open; see the README, "In a notebook").
 
 Output of a task whose cell has finished ("late" output) always ends a line: `jupyter console`
 prints it over its prompt, and would otherwise lose the unfinished line when it redraws.

@@ -68,7 +68,7 @@ def ryu(x: float) -> str:
     return f"{sign}{digits[0]}.{digits[1:]}e{kk - 1}"
 
 
-# The contract (lua-runtime-api.txt)
+# The contract (the cru.json examples of the Lua runtime API)
 
 
 async def test_the_contract_example_encodes_with_sorted_keys_and_no_spaces(lua):
