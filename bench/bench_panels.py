@@ -14,29 +14,20 @@ The crucible-lua kernelspec is installed into a temporary Jupyter path for the r
 from __future__ import annotations
 
 import datetime
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _jupyter import temporary_jupyter
 from _table import print_table
 
-_TMP = tempfile.mkdtemp(prefix="crucible-bench-")
-for var in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR"):
-    os.environ[var] = os.path.join(_TMP, var.lower())
-os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+temporary_jupyter()
 
 from jupyter_client.manager import KernelManager  # noqa: E402
-
-from crucible_kernel.kernel.install import install  # noqa: E402
-
-install(prefix=os.path.join(_TMP, "prefix"))
-os.environ["JUPYTER_PATH"] = os.path.join(_TMP, "prefix", "share", "jupyter")
 
 RUNS = 11
 LINES = 20_000

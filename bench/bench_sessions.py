@@ -16,10 +16,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -27,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _jupyter import temporary_jupyter
 from _table import print_table
 
 from crucible_kernel.runtime import Runtime
@@ -137,11 +136,6 @@ async def in_process() -> list[tuple[str, str, str, str, str]]:
 
 # In the kernel ---------------------------------------------------------------------------------
 
-_TMP = tempfile.mkdtemp(prefix="crucible-bench-")
-for var in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR"):
-    os.environ[var] = os.path.join(_TMP, var.lower())
-os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
-
 KERNEL_CELLS = {
     "crucible-lua": (
         f's = cru.sessions.create({{provider = "echo", delay = 0, '
@@ -212,10 +206,7 @@ def kernel_run(name: str) -> tuple[float, int, float]:
 
 
 def in_kernel() -> list[tuple[str, str, str, str, str]]:
-    from crucible_kernel.kernel.install import install as install_kernel
-
-    install_kernel(prefix=os.path.join(_TMP, "prefix"))
-    os.environ["JUPYTER_PATH"] = os.path.join(_TMP, "prefix", "share", "jupyter")
+    temporary_jupyter()
     ours = [kernel_run("crucible-lua") for _ in range(3)]
     peer = [kernel_run("python3") for _ in range(3)]
     latency, p_latency = statistics.median(r[0] for r in ours), statistics.median(r[0] for r in peer)

@@ -20,28 +20,21 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _jupyter import temporary_jupyter
 from _table import print_table
 
-_TMP = tempfile.mkdtemp(prefix="crucible-bench-testing-")
-for var in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR"):
-    os.environ[var] = os.path.join(_TMP, var.lower())
-os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+_TMP = temporary_jupyter()
 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # a lean pytest: no asyncio/timeout plugins
 
 from jupyter_client.manager import KernelManager  # noqa: E402
 
-from crucible_kernel.kernel.install import install  # noqa: E402
 from crucible_kernel.plugins.testing import run_suite  # noqa: E402
-
-install(prefix=os.path.join(_TMP, "prefix"))
-os.environ["JUPYTER_PATH"] = os.path.join(_TMP, "prefix", "share", "jupyter")
 
 FILES, CASES = 20, 100  # 2,000 cases
 ROUNDS = 5
