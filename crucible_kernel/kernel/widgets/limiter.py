@@ -10,13 +10,12 @@ animates the refill from the token count, the capacity and the interval.
 from __future__ import annotations
 
 import time
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from .live import Live
+from .live import Live, asset
 
 if TYPE_CHECKING:
     from .binding import WidgetBinding
@@ -26,15 +25,11 @@ __all__ = ["LimiterModel", "LimiterWidget", "limiter_text"]
 FIELDS = (b"capacity", b"interval", b"tokens", b"stamp", b"granted", b"refused", b"waiting")
 
 
-def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("assets", name).read_text("utf-8")
-
-
 class LimiterModel(anywidget.AnyWidget):
     """The model the gauge view (assets/limiter.js) shows."""
 
-    _esm = _asset("limiter.js")
-    _css = _asset("limiter.css")
+    _esm = asset("limiter.js")
+    _css = asset("limiter.css")
     capacity = traitlets.Float(5.0).tag(sync=True)
     interval = traitlets.Float(1.0).tag(sync=True)
     tokens = traitlets.Float(5.0).tag(sync=True)

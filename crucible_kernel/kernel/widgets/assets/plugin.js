@@ -26,7 +26,6 @@ function h(tag, attrs, ...children) {
 function render({ model, el }) {
   el.classList.add("crucible-panel", "crucible-plugin");
   let offset = 0;
-  let ticker = 0;
   let errorOpen = false;
 
   function chips(label, entries, make) {
@@ -126,27 +125,7 @@ function render({ model, el }) {
     tick();
   }
 
-  // One message may change several fields: draw once for all of them.
-  let scheduled = false;
-  function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    queueMicrotask(() => {
-      scheduled = false;
-      draw();
-    });
-  }
-
-  const fields = ["plugin", "clock", "notice", "busy", "ended"];
-  for (const f of fields) model.on(`change:${f}`, schedule);
-  draw();
-  ticker = setInterval(tick, 1000);
-  // The saved plugin and clock may be old (a second view, a reloaded page): ask for fresh ones.
-  model.send({ refresh: true });
-  return () => {
-    clearInterval(ticker);
-    for (const f of fields) model.off(`change:${f}`, schedule);
-  };
+  return follow(model, ["plugin", "clock", "notice", "busy", "ended"], draw, tick);
 }
 
 export default { render };

@@ -37,7 +37,6 @@ function render({ model, el }) {
 
   const open = new Set(); // the rows whose output or traceback the reader opened
   let offset = 0; // the page's clock minus the kernel's, at the last write
-  let ticker = 0;
 
   function now() {
     return Date.now() / 1000 - offset;
@@ -158,27 +157,7 @@ function render({ model, el }) {
     for (const pre of body.querySelectorAll(".cp-output")) pre.scrollTop = pre.scrollHeight;
   }
 
-  // One message may change several fields: draw once for all of them.
-  let scheduled = false;
-  function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    queueMicrotask(() => {
-      scheduled = false;
-      draw();
-    });
-  }
-
-  const fields = ["services", "clock", "notice", "busy", "ended"];
-  for (const f of fields) model.on(`change:${f}`, schedule);
-  draw();
-  ticker = setInterval(tick, 1000);
-  // The saved rows and clock may be old (a second view, a reloaded page): ask for fresh ones.
-  model.send({ refresh: true });
-  return () => {
-    clearInterval(ticker);
-    for (const f of fields) model.off(`change:${f}`, schedule);
-  };
+  return follow(model, ["services", "clock", "notice", "busy", "ended"], draw, tick);
 }
 
 export default { render };
