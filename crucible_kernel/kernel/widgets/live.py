@@ -36,9 +36,10 @@ VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 DISPLAYS_KEPT = 16  # outputs of one widget whose text is kept current (the latest ones)
 
 
-def asset(name: str) -> str:
-    """The text of assets/<name> (a view's JavaScript or CSS)."""
-    return resources.files(__package__).joinpath("assets", name).read_text("utf-8")
+def asset(*names: str) -> str:
+    """The text of assets/<name> (a view's JavaScript or CSS); of several, joined by a newline."""
+    folder = resources.files(__package__).joinpath("assets")
+    return "\n".join(folder.joinpath(name).read_text("utf-8") for name in names)
 
 
 def notice(message: str) -> str:

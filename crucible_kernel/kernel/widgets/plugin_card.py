@@ -34,7 +34,7 @@ __all__ = ["PluginCard", "PluginModel", "plugin_text"]
 class PluginModel(anywidget.AnyWidget):
     """The model the card view (assets/plugin.js) shows."""
 
-    _esm = asset("follow.js") + asset("plugin.js")
+    _esm = asset("panel.js", "plugin.js")
     _css = asset("panels.css")
     plugin = traitlets.Dict().tag(sync=True)
     """What the card shows (see PluginCard.read)."""

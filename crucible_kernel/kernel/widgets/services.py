@@ -39,7 +39,7 @@ ACTIONS = ("stop", "restart")
 class ServicesModel(anywidget.AnyWidget):
     """The model the panel view (assets/services.js) shows."""
 
-    _esm = asset("follow.js") + asset("services.js")
+    _esm = asset("panel.js", "services.js")
     _css = asset("panels.css")
     services = traitlets.List(traitlets.Dict()).tag(sync=True)
     """One row per service (see `service_row`), in the order they first started."""

@@ -7,24 +7,6 @@
 
 const STATES = ["starting", "restarting", "running", "completed", "failed", "stopped"];
 
-function age(seconds) {
-  if (seconds < 60) return `${Math.max(0, Math.round(seconds))}s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)}m`;
-  return `${(seconds / 3600).toFixed(1)}h`;
-}
-
-function h(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("data-")) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
 function render({ model, el }) {
   el.classList.add("crucible-panel", "crucible-services");
   const head = h("div", { class: "cp-head" });
