@@ -167,6 +167,11 @@ async def test_nested_structures_encode_recursively(lua):
     assert await lua.eval(code) == '{"a":{"b":{"c":[1,{"d":"e"}]}},"z":{}}'
 
 
+async def test_objects_of_other_sizes_side_by_side_keep_only_their_own_keys(lua):
+    code = """return cru.json.encode({{c = 1, b = 2, a = 3}, {z = 1}, {[2] = "x", y = 2}, {}, {q = {p = 1}}})"""
+    assert await lua.eval(code) == '[{"a":3,"b":2,"c":1},{"z":1},{"2":"x","y":2},{},{"q":{"p":1}}]'
+
+
 async def test_the_same_table_twice_is_not_a_cycle(lua):
     assert await lua.eval("local t = {1} return cru.json.encode({t, t, {t}})") == "[[1],[1],[[1]]]"
 
