@@ -168,7 +168,9 @@ async def test_nested_structures_encode_recursively(lua):
 
 
 async def test_objects_of_other_sizes_side_by_side_keep_only_their_own_keys(lua):
-    code = """return cru.json.encode({{c = 1, b = 2, a = 3}, {z = 1}, {[2] = "x", y = 2}, {}, {q = {p = 1}}})"""
+    code = (
+        """return cru.json.encode({{c = 1, b = 2, a = 3}, {z = 1}, {[2] = "x", y = 2}, {}, {q = {p = 1}}})"""
+    )
     assert await lua.eval(code) == '[{"a":3,"b":2,"c":1},{"z":1},{"2":"x","y":2},{},{"q":{"p":1}}]'
 
 
