@@ -174,6 +174,15 @@ async def test_objects_of_other_sizes_side_by_side_keep_only_their_own_keys(lua)
     assert await lua.eval(code) == '[{"a":3,"b":2,"c":1},{"z":1},{"2":"x","y":2},{},{"q":{"p":1}}]'
 
 
+async def test_records_of_one_shape_and_then_another_each_go_out_sorted(lua):
+    code = """local function rec(n, skip) local t = {} for i = n, 1, -1 do if i ~= skip then t["k" .. i] = i end end return t end
+              return cru.json.encode({rec(3), rec(3), rec(2), rec(3), rec(4), rec(4, 2), rec(4), {k1 = 1, [7] = 7}})"""
+    assert await lua.eval(code) == (
+        '[{"k1":1,"k2":2,"k3":3},{"k1":1,"k2":2,"k3":3},{"k1":1,"k2":2},{"k1":1,"k2":2,"k3":3},'
+        '{"k1":1,"k2":2,"k3":3,"k4":4},{"k1":1,"k3":3,"k4":4},{"k1":1,"k2":2,"k3":3,"k4":4},{"7":7,"k1":1}]'
+    )
+
+
 async def test_the_same_table_twice_is_not_a_cycle(lua):
     assert await lua.eval("local t = {1} return cru.json.encode({t, t, {t}})") == "[[1],[1],[[1]]]"
 
