@@ -174,14 +174,19 @@ def test_the_services_panel_follows_a_service_and_a_plugin_card_reloads(open_not
     seen: list[tuple[str, str]] = []
 
     def settled() -> bool:
-        if row.count():
-            now = (row.get_attribute("data-state"), row.get_attribute("data-restarts"))
-            if not seen or seen[-1] != now:
-                seen.append(now)
-            if now == ("starting", "0") and "lost the connection (attempt 1)" in row.inner_text():
-                assert row.locator(".cp-state").inner_text() == "restarting"
-                nb.screenshot("services-failed-once")
-        return seen[-1:] == [("running", "2")] and "working" in row.inner_text()
+        if not row.count():
+            return False
+        # One snapshot of the row: the view may redraw between two separate reads.
+        state, restarts, label, text = row.evaluate(
+            "el => [el.dataset.state, el.dataset.restarts,"
+            " el.querySelector('.cp-state').textContent, el.innerText]"
+        )
+        if not seen or seen[-1] != (state, restarts):
+            seen.append((state, restarts))
+        if (state, restarts) == ("starting", "0") and "lost the connection (attempt 1)" in text:
+            assert label == "restarting"
+            nb.screenshot("services-failed-once")
+        return seen[-1:] == [("running", "2")] and "working" in text
 
     nb.wait_for(settled, timeout=30, what="the service running after two restarts")
     # It ran, failed (restarting, no restart counted yet), ran again, failed, and runs.
