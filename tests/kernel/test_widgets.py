@@ -300,6 +300,24 @@ def test_a_closed_widget_stops_running_callbacks(kernel):
     assert kernel.execute("tostring(gone)").result == '"<closed widget>"'
 
 
+def test_running_a_cell_again_closes_the_controls_its_previous_run_made(kernel):
+    code = 'again = cru.widgets.button("again", function() print("clicked " .. tostring(again)) end)\nagain'
+    first = kernel.execute(code)
+    kept = kernel.execute('kept = cru.widgets.slider{label = "kept"}\nkept')
+    second = kernel.execute(code)
+    old, new = model_id(first), model_id(second)
+    assert old != new
+    assert any(m["msg_type"] == "comm_close" and m["content"]["comm_id"] == old for m in second.messages)
+    assert not any(
+        m["msg_type"] == "comm_close" and m["content"]["comm_id"] == model_id(kept) for m in second.messages
+    )
+    click(kernel, old)
+    click(kernel, new)
+    assert stream_of(kernel, parent_of(second), "clicked") == "clicked [ again ] button (1 click)\n"
+    assert "clicked" not in late_text(kernel, parent_of(first))
+    assert kernel.execute("kept.value = 3\nreturn kept.value").result == "3"
+
+
 def test_after_a_reset_old_widgets_go_inert_and_new_ones_work(fresh_kernel):
     old = fresh_kernel.execute('old = cru.widgets.button("old", function() print("old ran") end)\nold')
     reset = fresh_kernel.execute("%reset")

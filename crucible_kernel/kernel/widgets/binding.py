@@ -9,6 +9,10 @@ Callbacks (a button's click, a slider's change) run as Lua tasks of kind "widget
 a copy of the context the widget was made in, so what they print goes to that cell; a failing
 callback's error is written there too. The panels' buttons (stop, restart, reload) run the
 actions of lua/widgets.lua the same way, and tell their widget how it went.
+
+Controls and session views belong to the cell (or plugin) that made them, like its handlers and
+tasks: running that cell again closes the ones its previous run made. Limiter gauges, the
+services panel and plugin cards are shared by every display and stay.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...runtime import TaskState
+from ...runtime import TaskState, owners
 from ...runtime.convert import Multi, text
 from . import WIDGET_KEY
 from .live import Live
@@ -54,6 +58,9 @@ class WidgetBinding:
         sessions = rt.cru[b"sessions"]
         if sessions is not None:
             sessions[b"widget"] = loaded[b"session_widget"]
+        self.made_by: dict[int, str] = {}
+        """The owner (cell or plugin) that made each control and session view, by widget id."""
+        owners.registrations(rt).add("widgets", _MadeBy(self))
 
     def lua_value(self, widget_id: int, key: bytes) -> Any:
         """A Lua value widget `widget_id` keeps (its object, its callback, a limiter's bucket).
@@ -97,6 +104,24 @@ class WidgetBinding:
             card = self.cards[plugin.owner] = PluginCard(self, manager, plugin)
             self.add(card)
         return card
+
+    def add_owned(self, widget: Live) -> int:
+        """Add a widget that the owner making it takes back (see the module's docstring)."""
+        owner = owners.current_owner()
+        if owner is not None:
+            self.made_by[widget.id] = owner
+        return self.add(widget)
+
+    def close(self, widget_id: int, *, from_lua: bool = False) -> None:
+        """Close widget `widget_id`. Called from Python (while no Lua runs), it also forgets what
+        Lua kept for the widget; `widget:close()` in Lua has done that itself."""
+        self.made_by.pop(widget_id, None)
+        widget = self.objects.pop(widget_id, None)
+        if widget is None:
+            return
+        if not from_lua:
+            self._kept[widget_id] = None
+        widget.close()
 
     def get(self, widget_id: Any) -> Live | None:
         try:
@@ -200,7 +225,7 @@ class WidgetBinding:
         def button(label: bytes) -> int:
             from .controls import ButtonWidget
 
-            return self.add(ButtonWidget(self, text(label)))
+            return self.add_owned(ButtonWidget(self, text(label)))
 
         def slider(
             integer: bool, low: float, high: float, step: float, value: float, label: bytes, continuous: bool
@@ -208,7 +233,7 @@ class WidgetBinding:
             from .controls import SliderWidget
 
             widget = SliderWidget(self, bool(integer), low, high, step, value, text(label), bool(continuous))
-            return self.add(widget)
+            return self.add_owned(widget)
 
         async def session(session_id: bytes) -> Multi:
             from .session import SessionWidget
@@ -220,7 +245,7 @@ class WidgetBinding:
             found = await sessions.service.get(sid)
             if found is None:
                 return Multi(None, f"Session not found: {sid}")
-            return Multi(self.add(SessionWidget(self, found)), None)
+            return Multi(self.add_owned(SessionWidget(self, found)), None)
 
         def bundle(widget_id: int, source: Any = None) -> tuple[Any, Any]:
             widget = self.get(widget_id)
@@ -262,9 +287,7 @@ class WidgetBinding:
             return bundle(card.id)
 
         def close(widget_id: int) -> None:
-            widget = self.objects.pop(int(widget_id), None)
-            if widget is not None:
-                widget.close()
+            self.close(int(widget_id), from_lua=True)
 
         return {
             "limiter": limiter,
@@ -279,3 +302,19 @@ class WidgetBinding:
             "services_panel": services_panel,
             "plugin_card": plugin_card,
         }
+
+
+class _MadeBy:
+    """The owned registry of controls and session views (runtime/owners.py)."""
+
+    def __init__(self, binding: WidgetBinding) -> None:
+        self.binding = binding
+
+    def unregister_owner(self, owner: str | None) -> int:
+        ids = [i for i, made_by in self.binding.made_by.items() if made_by == owner]
+        for widget_id in ids:
+            self.binding.close(widget_id)
+        return len(ids)
+
+    def count_owner(self, owner: str | None) -> int:
+        return sum(made_by == owner for made_by in self.binding.made_by.values())
