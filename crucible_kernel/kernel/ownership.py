@@ -3,10 +3,11 @@
 A cell is identified by the `cellId` JupyterLab and Notebook 7 put in the execute request's
 metadata (ipykernel hands it to do_execute as `cell_id`), else by its source. Everything the cell
 registers or starts (emitter handlers, crucible.on hooks, schedules, spawned tasks, services,
-loaded plugins, watches, controls and session views) is owned by `cell:<id>`, since the cell runs with that owner current and
-tasks inherit their creator's owner. Running the cell again first takes all of it back
-(`Registrations.release`): its plugins unloaded, its services stopped, its tasks cancelled, its
-registrations removed, so no handler fires twice and no service runs twice.
+loaded plugins, watches, controls and session views) is owned by `cell:<id>`, since the cell
+runs with that owner current and tasks inherit their creator's owner. Running the cell again
+first takes all of it back (`Registrations.release`): its plugins unloaded, its services
+stopped, its tasks cancelled, its registrations removed, its controls closed, so no handler
+fires twice and no service runs twice.
 """
 
 from __future__ import annotations
