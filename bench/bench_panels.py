@@ -18,21 +18,17 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _jupyter import temporary_jupyter
+from _jupyter import execute, kernel, model_id, temporary_jupyter
 from _table import print_table
 
 temporary_jupyter()
 
-from jupyter_client.manager import KernelManager  # noqa: E402
-
 RUNS = 11
 LINES = 20_000
 LOAD_SECONDS = 3.0
-VIEW = "application/vnd.jupyter.widget-view+json"
 
 DEFINE = """
 chatty = cru.service.define{name = "chatty", desc = "prints", start = function()
@@ -51,51 +47,21 @@ end}
 RUN = "cru.spawn(chatty.fn):wait()"
 
 
-def execute(kc: Any, code: str) -> tuple[float, list[dict[str, Any]]]:
-    """Seconds from execute_request to idle, and the IOPub messages of the request."""
-    began = time.perf_counter()
-    msg_id = kc.execute(code)
-    messages = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=120)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            elapsed = time.perf_counter() - began
-            break
-        messages.append(msg)
-    reply = kc.get_shell_msg(timeout=120)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return elapsed, messages
-
-
-def start() -> tuple[KernelManager, Any]:
-    km = KernelManager(kernel_name="crucible-lua")
-    km.start_kernel()
-    kc = km.blocking_client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    execute(kc, DEFINE.replace("@LINES@", str(LINES)).replace("@SECONDS@", str(LOAD_SECONDS)))
-    return km, kc
-
-
 def main() -> None:
-    kernels = {"shown": start(), "none": start()}
-    try:
-        _, shown = execute(kernels["shown"][1], "%services")
-        comm_id = next(
-            m["content"]["data"][VIEW]["model_id"]
-            for m in shown
-            if m["msg_type"] == "display_data" and VIEW in m["content"]["data"]
-        )
+    with kernel() as shown_kc, kernel() as none_kc:
+        kernels = {"shown": shown_kc, "none": none_kc}
+        for kc in kernels.values():
+            execute(kc, DEFINE.replace("@LINES@", str(LINES)).replace("@SECONDS@", str(LOAD_SECONDS)))
+        _, shown = execute(kernels["shown"], "%services")
+        comm_id = model_id(shown)
         times: dict[str, list[float]] = {"shown": [], "none": []}
         for name in times:  # warm up
-            execute(kernels[name][1], RUN)
+            execute(kernels[name], RUN)
         for _ in range(RUNS):
             for name in times:
-                times[name].append(execute(kernels[name][1], RUN)[0])
+                times[name].append(execute(kernels[name], RUN)[0])
 
-        kc = kernels["shown"][1]
+        kc = kernels["shown"]
         execute(kc, "cru.spawn(steady.fn)")
         sent: list[datetime.datetime] = []
         began = time.monotonic()
@@ -111,10 +77,6 @@ def main() -> None:
         time.sleep(0.3)
         _, messages = execute(kc, "io.write(printed)")
         printed = int("".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream"))
-    finally:
-        for km, kc in kernels.values():
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
 
     t_shown, t_none = statistics.median(times["shown"]), statistics.median(times["none"])
     span = (sent[-1] - sent[0]).total_seconds()

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _jupyter import temporary_jupyter
+from _jupyter import kernel, temporary_jupyter
 from _table import print_table
 
 from crucible_kernel.runtime import Runtime
@@ -168,14 +168,7 @@ handle.update(Markdown("".join(parts)))
 
 def kernel_run(name: str) -> tuple[float, int, float]:
     """(display to first update, update count, execute to idle) for the streaming cell."""
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name=name)
-    km.start_kernel()
-    kc = km.blocking_client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
+    with kernel(name) as kc:
         setup, cell = KERNEL_CELLS[name]
         kc.execute_interactive(setup, timeout=60, output_hook=lambda m: None)
         start = time.perf_counter()
@@ -200,9 +193,6 @@ def kernel_run(name: str) -> tuple[float, int, float]:
                 break
         assert shown is not None and first is not None
         return first - shown, updates, total
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def in_kernel() -> list[tuple[str, str, str, str, str]]:

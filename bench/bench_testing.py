@@ -26,13 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _jupyter import temporary_jupyter
+from _jupyter import kernel, temporary_jupyter
 from _table import print_table
 
 _TMP = temporary_jupyter()
 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # a lean pytest: no asyncio/timeout plugins
 
-from jupyter_client.manager import KernelManager  # noqa: E402
 
 from crucible_kernel.plugins.testing import run_suite  # noqa: E402
 
@@ -110,17 +109,9 @@ def main() -> None:
         if busted:
             busted_times.append(timed_process(busted_cmd, root))  # type: ignore[list-item]
 
-    km = KernelManager(kernel_name="crucible-lua")
-    km.start_kernel()
-    kc = km.blocking_client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    try:
+    with kernel() as kc:
         cell_time(kc, f"%test {plugin}")  # warm-up
         ours_cell = [cell_time(kc, f"%test {plugin}") for _ in range(ROUNDS)]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
     devnull = open(os.devnull, "w")  # noqa: SIM115
     stdout = sys.stdout

@@ -17,55 +17,21 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _jupyter import temporary_jupyter
+from _jupyter import execute, kernel, model_id, temporary_jupyter
 from _table import print_table
 
 temporary_jupyter()
 
-from jupyter_client.manager import KernelManager  # noqa: E402
-
 RUNS = 15
 CALLS = 100_000
 LOAD_SECONDS = 3.0
-VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def execute(kc: Any, code: str) -> tuple[float, list[dict[str, Any]]]:
-    """Seconds from execute_request to idle, and the IOPub messages of the request."""
-    began = time.perf_counter()
-    msg_id = kc.execute(code)
-    messages = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=120)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            elapsed = time.perf_counter() - began
-            break
-        messages.append(msg)
-    reply = kc.get_shell_msg(timeout=120)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return elapsed, messages
-
-
-def model_id(messages: list[dict[str, Any]]) -> str:
-    for m in messages:
-        if m["msg_type"] == "display_data" and VIEW in m["content"]["data"]:
-            return str(m["content"]["data"][VIEW]["model_id"])
-    raise AssertionError("the cell showed no widget")
 
 
 def main() -> None:
-    km = KernelManager(kernel_name="crucible-lua")
-    km.start_kernel()
-    kc = km.blocking_client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    try:
+    with kernel() as kc:
         # Both limiters refill fast enough that about half the calls are granted.
         execute(kc, "plain = cru.ratelimit.new{capacity = 100, interval = 0.00001}")
         _, shown = execute(kc, "shown = cru.ratelimit.new{capacity = 100, interval = 0.00001}\nshown")
@@ -108,9 +74,6 @@ def main() -> None:
         time.sleep(0.3)
         _, messages = execute(kc, "print(calls)")
         calls = int(next(m["content"]["text"] for m in messages if m["msg_type"] == "stream"))
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
     t_shown, t_plain = statistics.median(times["shown"]), statistics.median(times["plain"])
     span = (sent[-1] - sent[0]).total_seconds()
