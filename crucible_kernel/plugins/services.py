@@ -332,6 +332,16 @@ class Supervisor:
         self.rt.host.service_event(event)
 
 
+def age(seconds: float) -> str:
+    """How long a service has been in its state, as the services panel and `%services` say it:
+    42s, 5m, 1.5h."""
+    if seconds < 60:
+        return f"{max(0.0, seconds):.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
 def of(rt: Runtime) -> Supervisor:
     """The supervisor of runtime `rt` (see crucible_kernel.plugins.install)."""
     return registrations(rt).get("supervisor", Supervisor)

@@ -305,9 +305,11 @@ async def _service_action(kernel: CrucibleKernel, supervisor: Any, action: str, 
 
 
 def _detail(record: Any) -> str:
+    from ...plugins.services import age
+
     lines = [
         f"{record.id} ({record.kind}{', ' + record.desc if record.desc else ''})",
-        f"state: {record.state} for {_age(time.time() - record.state_since)}, restarts: {record.restarts}",
+        f"state: {record.state} for {age(time.time() - record.state_since)}, restarts: {record.restarts}",
     ]
     if record.last_traceback or record.last_error:
         lines.append("last error:")
@@ -319,11 +321,3 @@ def _detail(record: Any) -> str:
             for line in entry["text"].rstrip("\n").split("\n"):
                 lines.append(f"    {stamp} {entry['stream']}: {line}")
     return "\n".join(lines)
-
-
-def _age(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from ...plugins.services import age
 from .live import Live, asset, notice
 
 if TYPE_CHECKING:
@@ -51,15 +52,6 @@ class ServicesModel(anywidget.AnyWidget):
     """The services whose stop or restart is under way."""
     ended = traitlets.Bool(False).tag(sync=True)
     """The Lua state the services lived in has ended: the buttons do nothing."""
-
-
-def age(seconds: float) -> str:
-    """A duration as the panel shows it: 42s, 5m, 1.5h."""
-    if seconds < 60:
-        return f"{max(0.0, seconds):.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
 
 
 def _recent_lines(record: ServiceRecord, limit: int) -> list[dict[str, Any]]:
