@@ -27,6 +27,7 @@ local co_running = coroutine.running
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local raw_load, raw_loadfile = load, loadfile
 local pack, unpack, select, type, tostring = table.pack, table.unpack, select, type, tostring
+local concat = table.concat
 local rawget, rawset, next, setmetatable = rawget, rawset, next, setmetatable
 local debug = debug
 local raw_sethook, raw_gethook, getinfo, traceback = debug.sethook, debug.gethook, debug.getinfo,
@@ -470,6 +471,24 @@ function engine.as_string(value)
   if t == "string" then return value end
   if t == "number" then return tostring(value) end
   return nil
+end
+
+--- The text `file:write` makes of its arguments: strings as they are, numbers as "%d" or
+--- "%.14g" (so 1.0 writes as 1, unlike tostring); anything else is a bad argument of `fname`.
+function engine.write_text(fname, ...)
+  local n = select("#", ...)
+  if n == 1 and type((...)) == "string" then return (...) end -- no copy of a lone string
+  local parts = {...}
+  for i = 1, n do
+    local v = parts[i]
+    local t = type(v)
+    if t == "number" then
+      parts[i] = math_type(v) == "integer" and format("%d", v) or format("%.14g", v)
+    elseif t ~= "string" then
+      engine.bad_argument(i, fname, "string", t)
+    end
+  end
+  return concat(parts, "", 1, n)
 end
 
 --- Seconds from a number or a numeric string; anything else, negative, NaN or infinite gives

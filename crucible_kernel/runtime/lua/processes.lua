@@ -9,9 +9,9 @@
 
 local engine, native = ...
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument
-local as_string = engine.as_string
+local as_string, write_text = engine.as_string, engine.write_text
 local type, select, tostring, tonumber, mtype = type, select, tostring, tonumber, math.type
-local format, concat, unpack, pack = string.format, table.concat, table.unpack, table.pack
+local format, unpack, pack = string.format, table.unpack, table.pack
 
 local File = {}
 local ids = setmetatable({}, {__mode = "k"})    -- popen file -> its number in processes.py
@@ -128,19 +128,9 @@ end
 ---@return file? file
 function File:write(...)
   local id = open_file(self, "write")
-  local n = select("#", ...)
-  local parts = {...}
-  for i = 1, n do
-    local v = parts[i]
-    local t = type(v)
-    if t == "number" then
-      parts[i] = mtype(v) == "integer" and format("%d", v) or format("%.14g", v)
-    elseif t ~= "string" then
-      bad_argument(i, "write", "string", t)
-    end
-  end
+  local text = write_text("write", ...)
   if modes[self] ~= "w" then return nil, "Bad file descriptor", 9 end
-  local ok, message, errno = await(native.write(id, concat(parts, "", 1, n)))
+  local ok, message, errno = await(native.write(id, text))
   if not ok then return nil, message, errno end
   return self
 end

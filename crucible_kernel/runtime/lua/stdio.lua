@@ -9,7 +9,7 @@ local engine, native = ...
 local raw_out, raw_err, read_line, read_all = native.stdout, native.stderr, native.read_line, native.read_all
 local await, raise, bad_argument = engine.await, engine.raise, engine.bad_argument
 local select, tostring, type, tonumber = select, tostring, type, tonumber
-local concat, mtype, format, ssub = table.concat, math.type, string.format, string.sub
+local concat, ssub = table.concat, string.sub
 local real_open, real_type, real_lines = io.open, io.type, io.lines
 
 -- Big text goes to the host in slices, so no copy of all of it is ever made (neither a Lua
@@ -64,28 +64,13 @@ local function check_stream(s, method)
   if names[s] == nil then bad_argument(1, method, "FILE*", type(s)) end
 end
 
--- io.write renders numbers with "%.14g" (so 1.0 prints as 1), unlike tostring.
-local function render(fname, ...)
-  local n = select("#", ...)
-  if n == 1 and type((...)) == "string" then return (...) end -- no copy of a lone string
-  local parts = {...}
-  for i = 1, n do
-    local v = parts[i]
-    local t = type(v)
-    if t == "number" then
-      parts[i] = mtype(v) == "integer" and format("%d", v) or format("%.14g", v)
-    elseif t ~= "string" then
-      bad_argument(i, fname, "string", t)
-    end
-  end
-  return concat(parts, "", 1, n)
-end
+local write_text = engine.write_text
 
 function Stream:write(...)
   check_stream(self, "write")
   local sink = sinks[self]
   if not sink then return nil, "Bad file descriptor", 9 end
-  sink(render("write", ...))
+  sink(write_text("write", ...))
   return self
 end
 
