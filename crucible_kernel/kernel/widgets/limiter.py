@@ -79,7 +79,7 @@ class LimiterWidget(Live):
         self.read_at = time.monotonic()
         given[b"watch"] = self.changed
         self.model = LimiterModel(**self.state, _view_count=0)
-        self.model.on_msg(self._message)
+        self.model.on_msg(self.view_message)
 
     def given(self, bucket: Any) -> None:
         """Lua hands over the bucket (a display): read the current state from it."""
@@ -100,11 +100,6 @@ class LimiterWidget(Live):
             elapsed = time.monotonic() - self.read_at
             state["tokens"] = min(state["capacity"], state["tokens"] + elapsed / state["interval"])
         return limiter_text(state)
-
-    def _message(self, model: Any, content: Any, buffers: Any) -> None:
-        # A view asks for fresh numbers when it appears (a reloaded page, another output).
-        if isinstance(content, dict) and content.get("refresh"):
-            self.changed()
 
 
 def _read(bucket: Any, clear: bool) -> dict[str, Any]:

@@ -90,6 +90,21 @@ class Live:
         """Set property `key` from Lua; returns an error message, or None when it worked."""
         return f"a {self.kind} widget has no property '{key}' that can be set"
 
+    def _action(self, content: dict[str, Any]) -> None:
+        """A view sent `content` (a button was pressed): act on it. Views of anywidget models
+        reach it through `view_message`."""
+
+    def view_message(self, model: Any, content: Any, buffers: Any) -> None:
+        """A custom message from a view (the model's on_msg handler). A new view (another
+        output, a reloaded page) asks for fresh state with {refresh: true}; anything else is
+        an action."""
+        if not isinstance(content, dict):
+            return
+        if content.get("refresh"):
+            self.changed()
+        else:
+            self._action(content)
+
     def detach(self) -> None:
         """Let go of the Lua state (it is being replaced): keep the last state, stop following."""
         self._cancel_timer()

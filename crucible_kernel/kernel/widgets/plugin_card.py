@@ -85,7 +85,7 @@ class PluginCard(Live):
         self.name = plugin.name
         self.info = self.read(plugin)
         self.model = PluginModel(plugin=self.info, clock=time.time(), _view_count=0)
-        self.model.on_msg(self._message)
+        self.model.on_msg(self.view_message)
         manager.listeners.append(self._plugin_changed)
         binding.kernel.host.service_listeners.append(self._heard)
 
@@ -169,12 +169,7 @@ class PluginCard(Live):
         if event.get("service", {}).get("plugin") == self.name:
             self.changed()
 
-    def _message(self, model: Any, content: Any, buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        if content.get("refresh"):  # a new view (another output, a reloaded page)
-            self.changed()
-            return
+    def _action(self, content: dict[str, Any]) -> None:
         if content.get("action") != "reload" or self.closed or self.model.busy:
             return
         if self.current() is None:

@@ -140,7 +140,7 @@ class ServicesPanel(Live):
         self.supervisor = supervisor
         self.rows = [service_row(r) for r in supervisor.records.values()]
         self.model = ServicesModel(services=self.rows, clock=time.time(), _view_count=0)
-        self.model.on_msg(self._message)
+        self.model.on_msg(self.view_message)
         binding.kernel.host.service_listeners.append(self._heard)
 
     def sync(self) -> None:
@@ -172,12 +172,7 @@ class ServicesPanel(Live):
     def _heard(self, event: dict[str, Any]) -> None:
         self.changed()
 
-    def _message(self, model: Any, content: Any, buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        if content.get("refresh"):  # a new view (another output, a reloaded page)
-            self.changed()
-            return
+    def _action(self, content: dict[str, Any]) -> None:
         action, service = content.get("action"), content.get("service")
         if self.closed or action not in ACTIONS or not isinstance(service, str):
             return
