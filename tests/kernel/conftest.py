@@ -10,8 +10,10 @@ import queue
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from jupyter_client.manager import KernelManager
 
@@ -23,6 +25,17 @@ _PREFIX = os.path.join(os.path.dirname(os.environ["JUPYTER_DATA_DIR"]), "prefix"
 install(prefix=_PREFIX, name=KERNEL_NAME)
 install(prefix=_PREFIX, name=SAFE_KERNEL_NAME, safe=True, allow=("network",))
 os.environ["JUPYTER_PATH"] = os.path.join(_PREFIX, "share", "jupyter")
+
+
+def notebook(path: Path, *cells: str, tags: dict[int, list[str]] | None = None) -> Path:
+    """Write a notebook of code `cells` for this kernel at `path` (`tags`: cell index -> tags)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Lua (Crucible)", "language": "lua"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    for index, names in (tags or {}).items():
+        nb.cells[index].metadata["tags"] = names
+    nbformat.write(nb, str(path))
+    return path
 
 
 @dataclass

@@ -8,19 +8,9 @@ from pathlib import Path
 
 import nbformat
 
-from .conftest import KERNEL_NAME
+from .conftest import notebook
 
 CLI = [sys.executable, "-m", "crucible_kernel", "execute"]
-
-
-def notebook(path: Path, *cells: str, tags: dict[int, list[str]] | None = None) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Lua (Crucible)", "language": "lua"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    for index, names in (tags or {}).items():
-        nb.cells[index].metadata["tags"] = names
-    nbformat.write(nb, str(path))
-    return path
 
 
 def execute(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ them, and the text forms that terminals, nbconvert and nbclient show."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from crucible_kernel.kernel.widgets.plugin_card import plugin_text
 from crucible_kernel.kernel.widgets.services import services_text
 from crucible_kernel.notebooks import execute_notebook
 
-from .conftest import KERNEL_NAME, Kernel, Run
+from .conftest import KERNEL_NAME, Kernel, Run, notebook
 from .test_widgets import VIEW, listen, model_id, parent_of, send_comm, stream_of, updates, view_of
 
 CARDY_YAML = "name: cardy\nversion: {version}\ndescription: A plugin with a card\n"
@@ -374,20 +373,7 @@ def test_an_executed_notebook_keeps_the_panels_last_state_and_current_text(tmp_p
         '  start = function() print("going") error("gone") end}\n'
         'cru.services.start("once")\ncru.timer.sleep(0.3)',
     ]
-    path = tmp_path / "panels.ipynb"
-    path.write_text(
-        json.dumps(
-            {
-                "cells": [
-                    {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
-                    for c in cells
-                ],
-                "metadata": {"kernelspec": {"name": KERNEL_NAME, "display_name": "Lua", "language": "lua"}},
-                "nbformat": 4,
-                "nbformat_minor": 4,
-            }
-        )
-    )
+    path = notebook(tmp_path / "panels.ipynb", *cells)
     nb = execute_notebook(str(path), kernel_name=KERNEL_NAME, timeout=60)
     panel_text = nb.cells[0].outputs[0]["data"]["text/plain"]
     assert "once" in panel_text and "failed" in panel_text and "cardy/beat" in panel_text

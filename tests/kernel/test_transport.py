@@ -11,22 +11,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 import zmq
 from jupyter_client.manager import KernelManager
 
-from .conftest import KERNEL_NAME
+from .conftest import KERNEL_NAME, notebook
 
 CLI = [sys.executable, "-m", "crucible_kernel"]
-
-
-def notebook(path: Path, *cells: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Lua (Crucible)", "language": "lua"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, str(path))
-    return path
 
 
 @pytest.fixture

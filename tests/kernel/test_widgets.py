@@ -3,7 +3,6 @@ callbacks run Lua, the session widget, and the widget state an executed notebook
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 import tests.runtime.conftest as runtime_fixtures
 from crucible_kernel.notebooks import execute_notebook, format_outputs
 
-from .conftest import KERNEL_NAME, Kernel, Run
+from .conftest import KERNEL_NAME, Kernel, Run, notebook
 
 host = runtime_fixtures.host
 lua = runtime_fixtures.lua
@@ -408,20 +407,7 @@ def test_an_executed_notebook_keeps_the_widget_state_and_current_text(tmp_path):
         "for i = 1, 7 do lim:try_acquire() end",
         "b = cru.widgets.button('press')\nb.label = 'pressed'\nb",
     ]
-    path = tmp_path / "widgets.ipynb"
-    path.write_text(
-        json.dumps(
-            {
-                "cells": [
-                    {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
-                    for c in cells
-                ],
-                "metadata": {"kernelspec": {"name": KERNEL_NAME, "display_name": "Lua", "language": "lua"}},
-                "nbformat": 4,
-                "nbformat_minor": 4,
-            }
-        )
-    )
+    path = notebook(tmp_path / "widgets.ipynb", *cells)
     nb = execute_notebook(str(path), kernel_name=KERNEL_NAME, timeout=60)
     states = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
     limiter = next(
