@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,25 @@ def run(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.
         timeout=timeout,
         cwd=cwd,
     )
+
+
+@contextmanager
+def ready(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """`crucible-kernel ARGS` running, once its Lua code has written "ready" to stderr; killed
+    (and waited for) afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crucible_kernel", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == "ready\n"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_a_file_runs_and_its_spawned_tasks_finish_before_exit(tmp_path):
@@ -115,19 +136,9 @@ def test_a_missing_file_is_a_usage_error(tmp_path):
 )
 def test_ctrl_c_interrupts_the_run_with_status_130(tmp_path, body):
     path = script(tmp_path, f'io.stderr:write("ready\\n")\n{body}\n')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crucible_kernel", "run", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        assert proc.stderr.readline() == "ready\n"
+    with ready("run", str(path)) as proc:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
     assert proc.returncode == 130
     assert "interrupted" in err
 
@@ -194,15 +205,7 @@ STUCK = {
 @pytest.mark.parametrize("where", list(STUCK))
 def test_stuck_lua_is_reported_and_the_third_ctrl_c_exits_with_130(tmp_path, where):
     path = script(tmp_path, f'io.stderr:write("ready\\n")\n{STUCK[where]}\n')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crucible_kernel", "run", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        assert proc.stderr.readline() == "ready\n"
+    with ready("run", str(path)) as proc:
         time.sleep(0.3)  # into the finalizer / the pattern
         proc.send_signal(signal.SIGINT)
         assert "Lua is stuck in a finalizer / C function" in proc.stderr.readline()  # after 2 s
@@ -210,9 +213,6 @@ def test_stuck_lua_is_reported_and_the_third_ctrl_c_exits_with_130(tmp_path, whe
             time.sleep(0.2)  # a person's presses: two signals sent at once may arrive as one
             proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait()
     assert proc.returncode == 130
     assert "interrupted" in err
 
@@ -225,21 +225,10 @@ def test_ctrl_c_stops_a_command_os_execute_waits_for(tmp_path):
         print(os.execute("trap 'echo int > {marker}; exit 130' INT; sleep 30 & wait"))
         print("not reached")""",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crucible_kernel", "run", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        assert proc.stderr.readline() == "ready\n"
+    with ready("run", str(path)) as proc:
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait()
     assert proc.returncode == 130
     assert "not reached" not in out
     deadline = time.monotonic() + 10

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.test_cli import run
+from tests.test_cli import ready, run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -87,19 +85,9 @@ def test_ctrl_c_interrupts_a_running_test(tmp_path):
         '  it("never ends", function() io.stderr:write("ready\\n") while true do pcall(tostring, 1) end end)\n'
         "end)\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crucible_kernel", "test", str(plugin)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        assert proc.stderr.readline() == "ready\n"
+    with ready("test", str(plugin)) as proc:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
     assert proc.returncode == 130
     assert "✗ interrupted" in err
     assert out == "0 passed, 0 failed, 0 pending\n"
